@@ -1,0 +1,3 @@
+"""costbot: a Slack bot that keeps AI spend explainable and owned."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Importers for the usage and cost exports people already have."""

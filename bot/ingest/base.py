@@ -1,0 +1,88 @@
+"""What every importer shares: the parsed record, the error text and the format registry.
+
+A format module parses one file into `Record`s (one usage row each) and `RowError`s, as a
+stream, and registers itself with `@register`. The loader in `bot.ingest.loader` decides
+what to do with them: write the records in batches, and either reject the whole file on
+the first error or set the bad rows aside with `--skip-bad-rows`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import SQLModel
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One bad value in an input file, located by line (1-based) and field."""
+
+    path: str
+    line: int | None
+    field: str
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.field}: {self.value!r}: {self.message}"
+
+
+class ImportFailed(Exception):
+    """Raised when a file cannot be imported; `errors` holds what was wrong."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))
+
+
+@dataclass
+class Record:
+    """A usage row ready to store: the table, its column values, and where it came from."""
+
+    table: type[SQLModel]
+    values: dict[str, Any]
+    line: int | None = None
+    raw: Any = None  # the source row, written to the rejects file if a later check fails
+
+
+@dataclass
+class ParseContext:
+    """What a parser may need besides the file: the mapping of source ids to owners, prices."""
+
+    path: Path
+    mapping: Any = None
+    prices: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+Parser = Callable[[ParseContext], Iterator[Record | RowError]]
+Sniffer = Callable[[bytes, Path], bool]
+
+
+@dataclass(frozen=True)
+class Format:
+    """An import format: its `--format` name, a one-line description, a content sniffer and a parser."""
+
+    name: str
+    description: str
+    sniff: Sniffer
+    parse: Parser
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register(name: str, description: str, sniff: Sniffer) -> Callable[[Parser], Parser]:
+    """Register the decorated parser as format `name`."""
+
+    def decorator(parse: Parser) -> Parser:
+        if name in FORMATS:
+            raise ValueError(f"import format {name!r} is registered twice")
+        FORMATS[name] = Format(name=name, description=description, sniff=sniff, parse=parse)
+        return parse
+
+    return decorator

@@ -1,7 +1,7 @@
 """Settings read from the environment and an optional `.env` file.
 
-Every setting is validated when the process starts; `load_settings` turns pydantic's
-errors into one line per bad value that names the environment variable and the fix.
+Every setting is validated when the process starts. `load_settings` turns pydantic's
+errors into one line per bad value, naming the environment variable and the fix.
 """
 
 from __future__ import annotations
@@ -143,15 +143,9 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
-    def sqlalchemy_url(self) -> str:
-        """Return the database URL with the psycopg 3 driver named for PostgreSQL."""
-        if self.database_url.startswith("postgresql://"):
-            return "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
-        return self.database_url
 
-
-def _env_name(field_name: str) -> str:
+def env_name(field_name: str) -> str:
+    """Return the environment variable that sets `field_name`."""
     field = Settings.model_fields.get(field_name)
     if field is None:  # pydantic reports aliased fields under the alias, which is the variable name
         return field_name
@@ -167,7 +161,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
-            name = _env_name(str(error["loc"][0])) if error["loc"] else "settings"
+            name = env_name(str(error["loc"][0])) if error["loc"] else "settings"
             message = error["msg"].removeprefix("Value error, ")
             lines.append(f"{name}={error.get('input')!r}: {message}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
@@ -177,3 +171,15 @@ def load_settings(**overrides: object) -> Settings:
 def get_settings() -> Settings:
     """Return the process-wide settings, loaded once."""
     return load_settings()
+
+
+def settings_table() -> str:
+    """Render every setting as a Markdown table row: variable, default, meaning."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, list):
+            default = ",".join(default)
+        shown = "(none)" if default in (None, "") else f"`{default}`"
+        rows.append(f"| `{env_name(name)}` | {shown} | {field.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,55 @@
+"""Settings: defaults, validation messages and the README's settings table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, env_name, load_settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_defaults_use_local_sqlite(monkeypatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = load_settings(_env_file=None)
+    assert settings.database_url == "sqlite:///costbot.db"
+    assert settings.timezone == "UTC"
+    assert settings.slack_bot_token is None
+
+
+def test_bad_values_listed_by_variable(monkeypatch) -> None:
+    monkeypatch.setenv("COSTBOT_TIMEZONE", "Mars/Olympus")
+    monkeypatch.setenv("PORT", "eighty")
+    monkeypatch.setenv("COSTBOT_DIGEST_CRON", "every monday")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert "COSTBOT_TIMEZONE='Mars/Olympus': unknown IANA time zone 'Mars/Olympus'" in message
+    assert "PORT='eighty': Input should be a valid integer" in message
+    assert "COSTBOT_DIGEST_CRON='every monday': invalid cron expression 'every monday'" in message
+
+
+def test_unsupported_database_rejected(monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/costbot")
+    with pytest.raises(SettingsError, match="DATABASE_URL='mysql://root@localhost/costbot': unsupported database URL 'mysql'"):
+        load_settings(_env_file=None)
+
+
+def test_admin_ids_split_on_commas(monkeypatch) -> None:
+    monkeypatch.setenv("COSTBOT_ADMIN_USER_IDS", "U01, U02,,U03")
+    assert load_settings(_env_file=None).admin_user_ids == ["U01", "U02", "U03"]
+
+
+def test_secrets_hidden_in_repr(monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    settings = load_settings(_env_file=None)
+    assert "xoxb-secret-value" not in repr(settings)
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-secret-value"
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = README.read_text()
+    missing = [env_name(name) for name in Settings.model_fields if f"`{env_name(name)}`" not in readme]
+    assert missing == []

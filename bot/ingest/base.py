@@ -57,6 +57,9 @@ class ParseContext:
     mapping: Any = None
     prices: Any = None
     options: dict[str, Any] = field(default_factory=dict)
+    # Assumptions a parser made about the whole file (a default time zone, a host taken from
+    # the file name), shown in the import summary.
+    warnings: list[str] = field(default_factory=list)
 
 
 Parser = Callable[[ParseContext], Iterator[Record | RowError]]

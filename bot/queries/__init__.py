@@ -1,0 +1,1 @@
+"""Cost queries: grouped SQL over the usage tables (or their rollups) that every handler calls."""

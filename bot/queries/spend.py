@@ -1,0 +1,201 @@
+"""Spend over a period, split by cost kind and grouped by any dimension or by day, week or month.
+
+`spend_by` and `daily_spend` are the interface the budgets, the rules and the Slack app
+call. Each cost source is one grouped SQL query (see `bot.queries.sources` for what
+counts where); the grouped rows of the sources are merged here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.models import GpuUsage
+from bot.queries import rollups
+from bot.queries.sources import COST_KINDS, Source, applies, check_names, filtered_select, sources
+from bot.types import Money
+
+logger = logging.getLogger(__name__)
+
+TIME_GRAINS = ("day", "week", "month")
+_NANO = Decimal(1).scaleb(-9)
+ZERO = Decimal(0)
+
+__all__ = ["COST_KINDS", "TIME_GRAINS", "SpendRow", "daily_spend", "gpu_sample_cost", "spend_by"]
+
+
+@dataclass
+class SpendRow:
+    """Spend of one group: its amount per cost kind, the total, and rows with no known price."""
+
+    group: dict[str, str | None]
+    by_kind: dict[str, Decimal] = field(default_factory=dict)
+    total: Decimal = ZERO
+    unpriced_rows: int = 0
+
+
+def gpu_sample_cost(hourly_rate: Decimal, seconds: int) -> Decimal:
+    """Return the cost of `seconds` of GPU time at `hourly_rate`, rounded to a nano-dollar."""
+    return (hourly_rate * seconds / 3600).quantize(_NANO, rounding=ROUND_HALF_EVEN)
+
+
+def check_period(start: datetime, end: datetime) -> None:
+    """Raise ValueError unless start and end are timezone-aware and start < end."""
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name}={value.isoformat()} is naive; pass an aware UTC datetime")
+    if start >= end:
+        raise ValueError(f"empty period: start {start.isoformat()} is not before end {end.isoformat()}")
+
+
+def grain_start(day: date, grain: str) -> date:
+    """Return the first day of the day, week (from Monday) or month that contains `day`."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def hour_to_local_day(hour: str, tz: tzinfo) -> date:
+    """Convert a UTC hour "YYYY-MM-DD HH" to the calendar day it falls on in `tz`.
+
+    NOTE: a zone whose offset is not a whole number of hours (Asia/Kolkata, for example)
+    puts the part of an hour that straddles local midnight on the day the hour starts.
+    """
+    moment = datetime.strptime(hour[:13], "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+    return moment.astimezone(tz).date()
+
+
+def _source_groups(
+    session: Session,
+    source: Source,
+    *,
+    start: datetime,
+    end: datetime,
+    filters: Mapping[str, Sequence[str]] | None,
+    dimensions: Sequence[str],
+    hourly: bool,
+) -> Iterable[tuple[tuple, str | None, Decimal, int]]:
+    """Yield (group values, UTC hour or None, cost, unpriced rows) for one source."""
+    dialect = session.get_bind().dialect.name
+    options = dict(start=start, end=end, filters=filters, group_by=dimensions, hourly=hourly, dialect=dialect)
+    width = len(dimensions)
+    if source.rate_based:
+        rate = GpuUsage.hourly_rate_usd
+        measures = [
+            sa.func.sum(GpuUsage.interval_seconds).label("seconds"),
+            sa.func.count().label("samples"),
+        ]
+        query = filtered_select(source, measures, extra_group=[rate], **options)
+        for row in session.execute(query):
+            hour = row.hour if hourly else None
+            if row.hourly_rate_usd is None:
+                yield tuple(row[:width]), hour, ZERO, int(row.samples)
+            else:
+                yield tuple(row[:width]), hour, gpu_sample_cost(row.hourly_rate_usd, int(row.seconds)), 0
+        return
+
+    cost = source.cost()
+    measures = [
+        sa.func.sum(sa.type_coerce(cost, Money)).label("cost"),
+        sa.func.sum(sa.case((cost.is_(None), 1), else_=0)).label("unpriced"),
+    ]
+    query = filtered_select(source, measures, **options)
+    for row in session.execute(query):
+        yield tuple(row[:width]), (row.hour if hourly else None), row.cost or ZERO, int(row.unpriced or 0)
+
+
+def spend_by(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    group_by: Sequence[str] = (),
+    kinds: Sequence[str] = COST_KINDS,
+    tz: tzinfo | None = None,
+) -> list[SpendRow]:
+    """Return spend in [start, end) per group, split by cost kind.
+
+    `group_by` names dimensions or columns (team, feature, tenant, user, project, environment,
+    provider, model, service_tier, tool, host, gpu_model) and at most one of day, week or
+    month; those are calendar periods in `tz` (UTC by default) and their group value is the
+    ISO date the period starts on. Rows are ordered by total, largest first, or by period
+    when grouped by one. Groups with no spend and no unpriced rows are left out.
+    """
+    check_period(start, end)
+    unknown_kinds = [kind for kind in kinds if kind not in COST_KINDS]
+    if unknown_kinds:
+        raise ValueError(f"unknown cost kind {unknown_kinds[0]!r}; use one of: {', '.join(COST_KINDS)}")
+    grains = [name for name in group_by if name in TIME_GRAINS]
+    if len(grains) > 1:
+        raise ValueError(f"group by at most one of day, week or month, not {' and '.join(grains)}")
+    dimensions = [name for name in group_by if name not in TIME_GRAINS]
+    check_names(filters, dimensions)
+    grain = grains[0] if grains else None
+    zone = tz or timezone.utc
+
+    merged: dict[tuple, SpendRow] = {}
+    chosen = [source for source in sources(session.get_bind().dialect.name) if source.kind in kinds]
+    groups = rollups.spend_groups(session, chosen, start=start, end=end, filters=filters,
+                                  dimensions=dimensions, hourly=grain is not None)
+    if groups is None:
+        groups = (
+            (source.kind, *group)
+            for source in chosen
+            if applies(source, filters)
+            for group in _source_groups(session, source, start=start, end=end, filters=filters,
+                                        dimensions=dimensions, hourly=grain is not None)
+        )
+    for kind, values, hour, cost, unpriced in groups:
+        key = values
+        if grain is not None:
+            key = (*values, grain_start(hour_to_local_day(hour, zone), grain).isoformat())
+        row = merged.get(key)
+        if row is None:
+            group = dict(zip(dimensions, values))
+            if grain is not None:
+                group[grain] = key[-1]
+            row = merged[key] = SpendRow(group=group, by_kind={name: ZERO for name in kinds})
+        row.by_kind[kind] += cost
+        row.total += cost
+        row.unpriced_rows += unpriced
+
+    rows = [row for row in merged.values() if row.total or row.unpriced_rows]
+    if grain is not None:
+        rows.sort(key=lambda row: row.group[grain])
+    else:
+        rows.sort(key=lambda row: (-row.total, tuple("" if v is None else v for v in row.group.values())))
+    logger.debug("spend_by %s..%s group_by=%s filters=%s: %d groups", start, end, list(group_by), filters, len(rows))
+    return rows
+
+
+def daily_spend(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    kinds: Sequence[str] = COST_KINDS,
+    tz: tzinfo,
+) -> list[tuple[date, Decimal]]:
+    """Return the total spend of each calendar day in `tz` from start to end, days with no
+    spend included as zero, oldest first."""
+    rows = spend_by(session, start=start, end=end, filters=filters, group_by=("day",), kinds=kinds, tz=tz)
+    by_day = {date.fromisoformat(row.group["day"]): row.total for row in rows}
+    first = start.astimezone(tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    result = []
+    day = first
+    while day <= last:
+        result.append((day, by_day.get(day, ZERO)))
+        day += timedelta(days=1)
+    return result

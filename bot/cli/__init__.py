@@ -21,6 +21,8 @@ app = typer.Typer(
 # Modules under bot.cli that define `register(app)`. Each adds the commands of one concept.
 COMMAND_MODULES = [
     "bot.cli.db",
+    "bot.cli.budgets",
+    "bot.cli.worker",
 ]
 
 

@@ -68,6 +68,9 @@ class BudgetAlert(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     acknowledged_by: str | None = Field(default=None, max_length=50)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set on a threshold crossed in the same check as a higher one: no message of its own was
+    # sent, because the alert for `covered_by_pct` named it.
+    covered_by_pct: int | None = Field(default=None)
 
 
 class BudgetSnooze(SQLModel, table=True):
@@ -115,4 +118,6 @@ class JobLease(SQLModel, table=True):
     holder: str | None = Field(default=None, max_length=200)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The scheduled fire time of the last run claimed; a second worker skips that same run.
+    last_scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('created_at', bot.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_by', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
     sa.Column('acknowledged_at', bot.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('covered_by_pct', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('budget_name', 'period_start', 'threshold_pct', 'kind', name='uq_budget_alert_once')
     )
@@ -91,6 +92,7 @@ def upgrade() -> None:
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('expires_at', bot.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_started_at', bot.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_scheduled_at', bot.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_finished_at', bot.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('job_id')
     )

@@ -1,0 +1,1 @@
+"""Budgets: the budgets file, periods, checks with forecasts, alerts, acknowledgements and snoozes."""

@@ -1,0 +1,216 @@
+"""Decide which budget alerts are due, record them once, and queue them for Slack.
+
+An alert is due once per budget, period, threshold and kind (actual or forecast). The
+BudgetAlert table's unique constraint is what enforces it: the alert row and its outbox
+messages are written in one transaction, and an insert that conflicts means another worker
+(or an earlier run) already sent it, so nothing is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from bot import outbox
+from bot.budgets.blocks import alert_blocks, alert_text
+from bot.budgets.checks import BudgetStatus, SpendQuery, check_budgets
+from bot.budgets.config import Budget, BudgetSet
+from bot.models import BudgetAlert, BudgetSnooze
+
+logger = logging.getLogger(__name__)
+
+ACTUAL = "actual"
+FORECAST = "forecast"
+# Forecast alerts warn before a budget breaks, so they use the thresholds of 100% and up
+# (100% itself when the budget lists none that high).
+FORECAST_MIN_PCT = 100
+
+
+@dataclass
+class AlertPlan:
+    """One message to send for a budget, and the lower crossings it covers."""
+
+    status: BudgetStatus
+    threshold: int
+    kind: str
+    covered: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        budget = self.status.budget
+        return f"budget:{budget.name}:{self.status.period.start.isoformat()}:{self.threshold}:{self.kind}"
+
+    def destinations(self) -> list[str]:
+        budget = self.status.budget
+        return [budget.owner] + ([budget.channel] if budget.channel else [])
+
+
+@dataclass
+class CheckReport:
+    """What one check found and did: statuses, alerts due, alerts recorded and those already sent."""
+
+    statuses: list[BudgetStatus]
+    due: list[AlertPlan]
+    sent: list[AlertPlan] = field(default_factory=list)
+    already_sent: int = 0
+    snoozed: int = 0
+
+
+def forecast_thresholds(budget: Budget) -> list[int]:
+    high = [pct for pct in budget.thresholds if pct >= FORECAST_MIN_PCT]
+    return high or [FORECAST_MIN_PCT]
+
+
+def plan_alert(
+    status: BudgetStatus,
+    recorded: set[tuple[int, str]],
+    snooze: BudgetSnooze | None,
+    now: datetime,
+) -> tuple[AlertPlan | None, bool]:
+    """Return the alert due for `status` (or None) and whether a snooze held one back.
+
+    `recorded` contains the (threshold, kind) pairs already recorded for this period. Among the
+    new actual crossings the highest gets the message and the lower ones are recorded as
+    covered. While snoozed, forecast alerts and actual crossings at or below the snoozed
+    threshold stay quiet and are not recorded, so they are sent after the snooze ends if
+    still true.
+    """
+    budget = status.budget
+    snoozed = snooze is not None and snooze.until > now
+    held_back = False
+
+    crossed = status.crossed(status.spent)
+    new_actual = [pct for pct in crossed if (pct, ACTUAL) not in recorded]
+    if snoozed and new_actual:
+        audible = [pct for pct in new_actual if pct > snooze.threshold_pct]
+        held_back = len(audible) < len(new_actual)
+        new_actual = audible
+
+    new_forecast: list[int] = []
+    if budget.forecast_alerts:
+        reached = [pct for pct in forecast_thresholds(budget) if status.forecast * 100 >= budget.amount_usd * pct]
+        new_forecast = [
+            pct for pct in reached
+            if pct not in crossed and (pct, FORECAST) not in recorded and (pct, ACTUAL) not in recorded
+        ]
+        if snoozed and new_forecast:
+            held_back = True
+            new_forecast = []
+
+    if new_actual:
+        top = max(new_actual)
+        covered = [(pct, ACTUAL) for pct in new_actual if pct != top]
+        # The actual alert shows the forecast, so a forecast crossing in the same check is named there.
+        covered += [(pct, FORECAST) for pct in new_forecast]
+        return AlertPlan(status, top, ACTUAL, covered), held_back
+    if new_forecast:
+        top = max(new_forecast)
+        return AlertPlan(status, top, FORECAST, [(pct, FORECAST) for pct in new_forecast if pct != top]), held_back
+    return None, held_back
+
+
+def run_check(
+    session: Session,
+    budgets: BudgetSet | Sequence[Budget],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    guidance_base_url: str,
+    dry_run: bool = False,
+    spend_query: SpendQuery | None = None,
+) -> CheckReport:
+    """Check every budget at `now` and record and queue the alerts that are due.
+
+    With `dry_run`, nothing is written: the report lists the alerts a real check would send.
+    Each alert commits on its own, so a failure later in the run keeps earlier alerts.
+    """
+    statuses = check_budgets(session, budgets, now=now, tz=tz, spend_query=spend_query)
+    recorded = _recorded_alerts(session, statuses)
+    snoozes = {row.budget_name: row for row in session.exec(select(BudgetSnooze).where(BudgetSnooze.until > now))}
+
+    report = CheckReport(statuses=statuses, due=[])
+    for status in statuses:
+        key = (status.budget.name, status.period.start)
+        plan, held_back = plan_alert(status, recorded.get(key, set()), snoozes.get(status.budget.name), now)
+        report.snoozed += held_back
+        if plan is None:
+            continue
+        report.due.append(plan)
+        if dry_run:
+            continue
+        if record_and_enqueue(session, plan, now=now, guidance_base_url=guidance_base_url):
+            report.sent.append(plan)
+        else:
+            report.already_sent += 1
+    if not dry_run:
+        session.commit()
+    logger.info(
+        "budget check done at=%s budgets=%d due=%d sent=%d already_sent=%d snoozed=%d dry_run=%s",
+        now.isoformat(), len(statuses), len(report.due), len(report.sent), report.already_sent, report.snoozed, dry_run,
+    )
+    return report
+
+
+def record_and_enqueue(session: Session, plan: AlertPlan, *, now: datetime, guidance_base_url: str) -> bool:
+    """Record the alert and queue its messages in one transaction; False when it was recorded before."""
+    status = plan.status
+    inserted = _insert_alert(session, status, plan.threshold, plan.kind, now, covered_by=None)
+    if not inserted:
+        session.rollback()
+        logger.info("budget alert already recorded budget=%s threshold=%d kind=%s", status.budget.name, plan.threshold, plan.kind)
+        return False
+    for threshold, kind in plan.covered:
+        _insert_alert(session, status, threshold, kind, now, covered_by=plan.threshold)
+    text = alert_text(status, plan.threshold, plan.kind)
+    blocks = alert_blocks(status, plan.threshold, plan.kind, guidance_base_url=guidance_base_url)
+    for channel in plan.destinations():
+        outbox.enqueue(session, key=f"{plan.key}:{channel}", kind="alert", channel=channel, text=text, blocks=blocks, now=now)
+    session.commit()
+    logger.info(
+        "budget alert recorded budget=%s period_start=%s threshold=%d kind=%s covered=%s destinations=%d",
+        status.budget.name, status.period.start.isoformat(), plan.threshold, plan.kind, plan.covered, len(plan.destinations()),
+    )
+    return True
+
+
+def _insert_alert(
+    session: Session, status: BudgetStatus, threshold: int, kind: str, now: datetime, covered_by: int | None
+) -> bool:
+    values = dict(
+        budget_name=status.budget.name,
+        period_start=status.period.start,
+        threshold_pct=threshold,
+        kind=kind,
+        spend_usd=status.spent,
+        forecast_usd=status.forecast,
+        created_at=now,
+        covered_by_pct=covered_by,
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(BudgetAlert).values(**values).on_conflict_do_nothing(
+        index_elements=["budget_name", "period_start", "threshold_pct", "kind"]
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+
+
+def _recorded_alerts(session: Session, statuses: list[BudgetStatus]) -> dict[tuple[str, datetime], set[tuple[int, str]]]:
+    """Load the alerts recorded for the current periods, in one query."""
+    starts = sorted({status.period.start for status in statuses})
+    recorded: dict[tuple[str, datetime], set[tuple[int, str]]] = {}
+    if not starts:
+        return recorded
+    query = sa.select(BudgetAlert.budget_name, BudgetAlert.period_start, BudgetAlert.threshold_pct, BudgetAlert.kind).where(
+        BudgetAlert.period_start.in_(starts)
+    )
+    for name, start, threshold, kind in session.execute(query):
+        recorded.setdefault((name, start), set()).add((threshold, kind))
+    return recorded

@@ -1,0 +1,183 @@
+"""Budget checks: spend so far, share used, forecast, days until reset and top drivers.
+
+Budgets are grouped by period, cost kinds and the set of scope dimensions. Each group costs
+two grouped spend queries (period to date, and the trailing week for the forecast) however
+many budgets it holds, so a check issues a number of SQL statements that depends on the
+kinds of budgets in the file, not on their count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.budgets.config import Budget, BudgetSet
+from bot.budgets.periods import Period, days_until_reset, period_at
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+_CENT = Decimal("0.01")
+
+# The forecast extrapolates the spend rate of this trailing window to the end of the period.
+FORECAST_WINDOW = timedelta(days=7)
+TOP_DRIVERS = 3
+# Above this many accepted values of one dimension, the query reads every value of that
+# dimension and the budgets pick theirs from the grouped rows, which keeps the IN list short.
+MAX_FILTER_VALUES = 500
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One contributor to a budget's spend: a value of the driver dimension and its amount."""
+
+    dimension: str
+    value: str | None
+    amount: Decimal
+
+    @property
+    def label(self) -> str:
+        return f"{self.dimension} {self.value if self.value is not None else '(unallocated)'}"
+
+
+@dataclass
+class BudgetStatus:
+    """The state of one budget at `checked_at`; amounts in USD, shares in percent of the amount."""
+
+    budget: Budget
+    period: Period
+    checked_at: datetime
+    spent: Decimal = ZERO
+    forecast: Decimal = ZERO
+    days_until_reset: int = 0
+    drivers: list[Driver] = field(default_factory=list)
+    unpriced_rows: int = 0
+
+    @property
+    def share_pct(self) -> Decimal:
+        return (self.spent * HUNDRED / self.budget.amount_usd).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+    @property
+    def forecast_pct(self) -> Decimal:
+        return (self.forecast * HUNDRED / self.budget.amount_usd).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+    def crossed(self, amount: Decimal) -> list[int]:
+        """Return the thresholds that `amount` reaches, ascending."""
+        return [pct for pct in self.budget.thresholds if amount * HUNDRED >= self.budget.amount_usd * pct]
+
+
+SpendQuery = Callable[..., list]
+
+
+def driver_dimension(scope_dimensions: Sequence[str]) -> str:
+    """Return the dimension a budget's drivers are reported by.
+
+    A feature budget is explained by its models, a team budget by its features, and any
+    other budget (all spend, a tenant, a project) by its teams.
+    """
+    if "feature" in scope_dimensions:
+        return "model"
+    if "team" in scope_dimensions:
+        return "feature"
+    return "team"
+
+
+def forecast_spend(spent: Decimal, window_spend: Decimal, window: timedelta, remaining: timedelta) -> Decimal:
+    """Forecast the spend at the period's end: spend so far plus the trailing window's rate
+    (USD per second) times the time left. The result is rounded to the cent."""
+    if remaining <= timedelta(0):
+        return spent.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    rate = window_spend / Decimal(window.total_seconds())
+    return (spent + rate * Decimal(remaining.total_seconds())).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def check_budgets(
+    session: Session,
+    budgets: BudgetSet | Sequence[Budget],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    spend_query: SpendQuery | None = None,
+) -> list[BudgetStatus]:
+    """Compute the status of every budget at `now`, in the order of the file."""
+    if spend_query is None:
+        from bot.queries.spend import spend_by as spend_query
+
+    items = list(budgets.budgets if isinstance(budgets, BudgetSet) else budgets)
+    groups: dict[tuple, list[Budget]] = defaultdict(list)
+    for budget in items:
+        groups[(budget.period, budget.kinds, budget.scope_dimensions)].append(budget)
+
+    statuses: dict[str, BudgetStatus] = {}
+    for (period_name, kinds, dimensions), members in groups.items():
+        period = period_at(period_name, now, tz)
+        for status in _check_group(session, members, period, kinds, dimensions, now, tz, spend_query):
+            statuses[status.budget.name] = status
+    logger.info("budget check at=%s budgets=%d query_groups=%d", now.isoformat(), len(items), len(groups))
+    return [statuses[budget.name] for budget in items]
+
+
+def _check_group(
+    session: Session,
+    members: list[Budget],
+    period: Period,
+    kinds: tuple[str, ...],
+    dimensions: tuple[str, ...],
+    now: datetime,
+    tz: ZoneInfo,
+    spend_query: SpendQuery,
+) -> list[BudgetStatus]:
+    driver = driver_dimension(dimensions)
+    filters = _union_filters(members, dimensions)
+
+    # Period to date, grouped by the scope dimensions and the driver dimension.
+    to_date: dict[tuple, list] = defaultdict(list)
+    if now > period.start:
+        rows = spend_query(session, start=period.start, end=now, filters=filters,
+                           group_by=(*dimensions, driver), kinds=kinds)
+        for row in rows:
+            to_date[tuple(row.group.get(name) for name in dimensions)].append(row)
+
+    # The trailing window, grouped by the scope dimensions, gives the forecast's rate.
+    window: dict[tuple, Decimal] = defaultdict(Decimal)
+    rows = spend_query(session, start=now - FORECAST_WINDOW, end=now, filters=filters,
+                       group_by=dimensions, kinds=kinds)
+    for row in rows:
+        window[tuple(row.group.get(name) for name in dimensions)] += row.total
+
+    remaining = period.end - now
+    statuses = []
+    for budget in members:
+        status = BudgetStatus(budget=budget, period=period, checked_at=now,
+                              days_until_reset=days_until_reset(period, now, tz))
+        by_driver: dict[str | None, Decimal] = defaultdict(Decimal)
+        window_spend = ZERO
+        for key in itertools.product(*(budget.scope[name] for name in dimensions)):
+            for row in to_date.get(key, ()):
+                status.spent += row.total
+                status.unpriced_rows += row.unpriced_rows
+                by_driver[row.group.get(driver)] += row.total
+            window_spend += window.get(key, ZERO)
+        status.forecast = forecast_spend(status.spent, window_spend, FORECAST_WINDOW, remaining)
+        ranked = sorted(by_driver.items(), key=lambda item: (-item[1], item[0] or ""))
+        status.drivers = [Driver(driver, value, amount) for value, amount in ranked[:TOP_DRIVERS] if amount > 0]
+        statuses.append(status)
+    return statuses
+
+
+def _union_filters(members: list[Budget], dimensions: tuple[str, ...]) -> dict[str, list[str]] | None:
+    filters: dict[str, list[str]] = {}
+    for name in dimensions:
+        values = sorted({value for budget in members for value in budget.scope[name]})
+        if len(values) <= MAX_FILTER_VALUES:
+            filters[name] = values
+    return filters or None

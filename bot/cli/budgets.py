@@ -1,0 +1,117 @@
+"""`costbot budgets …`: check budgets by hand, list their state, validate the budgets file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from sqlmodel import Session
+
+from bot import db
+from bot.budgets.blocks import pct, usd
+from bot.budgets.config import BudgetFileError, load_budgets
+from bot.settings import get_settings
+
+
+def _parse_at(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 timestamp; use e.g. 2026-11-20T00:00Z") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no time zone; add Z or an offset such as +01:00")
+    return moment.astimezone(timezone.utc)
+
+
+def _load(path: Path):
+    try:
+        return load_budgets(path)
+    except BudgetFileError as exc:
+        typer.echo(f"costbot: {len(exc.errors)} error(s) in the budgets file:\n{exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def register(app: typer.Typer) -> None:
+    budgets_app = typer.Typer(help="Check budgets, list their state and validate the budgets file.", no_args_is_help=True)
+
+    @budgets_app.command("check")
+    def check(
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show the alerts that are due without recording or queueing them."),
+        at: str | None = typer.Option(None, "--at", help="Check as of this ISO 8601 timestamp with a zone (default: now)."),
+    ) -> None:
+        """Check every budget now (or --at a past moment) and queue the alerts that are due.
+
+        Example: costbot budgets check --dry-run --at 2026-11-20T00:00Z
+        """
+        from bot.budgets.alerts import run_check
+
+        settings = get_settings()
+        now = _parse_at(at)
+        budgets = _load(settings.budgets_file)
+        with Session(db.get_engine(), expire_on_commit=False) as session:
+            report = run_check(session, budgets, now=now, tz=settings.tz,
+                               guidance_base_url=settings.guidance_base_url, dry_run=dry_run)
+        verb = "would send" if dry_run else "queued"
+        if not report.due:
+            typer.echo(f"{len(report.statuses)} budgets checked at {now.isoformat()}; no alerts due")
+        for plan in report.due:
+            status = plan.status
+            sent = dry_run or plan in report.sent
+            state = verb if sent else "already sent by another worker"
+            typer.echo(
+                f"{status.budget.name}: {plan.kind} {plan.threshold}% {state} to {', '.join(plan.destinations())} — "
+                f"spent {usd(status.spent)} ({pct(status.share_pct)}), forecast {usd(status.forecast)} "
+                f"({pct(status.forecast_pct)}), resets {status.period.reset_day}"
+            )
+            if plan.covered:
+                typer.echo(f"  covers {', '.join(f'{kind} {threshold}%' for threshold, kind in plan.covered)}")
+            if sent:
+                from bot.budgets.blocks import alert_text
+
+                typer.echo(f"  message: {alert_text(status, plan.threshold, plan.kind)}")
+        if report.snoozed:
+            typer.echo(f"{report.snoozed} budgets held back by a snooze")
+
+    @budgets_app.command("list")
+    def list_budgets(
+        at: str | None = typer.Option(None, "--at", help="Show the state as of this ISO 8601 timestamp (default: now)."),
+    ) -> None:
+        """Show each budget's spend, share used, forecast, reset date and top drivers.
+
+        Example: costbot budgets list
+        """
+        from bot.budgets.checks import check_budgets
+
+        settings = get_settings()
+        budgets = _load(settings.budgets_file)
+        now = _parse_at(at)
+        with Session(db.get_engine()) as session:
+            statuses = check_budgets(session, budgets, now=now, tz=settings.tz)
+        if not statuses:
+            typer.echo(f"no budgets in {settings.budgets_file}")
+        for status in statuses:
+            budget = status.budget
+            drivers = ", ".join(f"{driver.label} {usd(driver.amount)}" for driver in status.drivers) or "no spend yet"
+            typer.echo(
+                f"{budget.name} ({budget.describe_scope()}, {budget.period}, owner {budget.owner}): "
+                f"{usd(status.spent)} of {usd(budget.amount_usd)} ({pct(status.share_pct)}), "
+                f"forecast {usd(status.forecast)} ({pct(status.forecast_pct)}), resets {status.period.reset_day} "
+                f"in {status.days_until_reset} days; drivers: {drivers}"
+            )
+
+    @budgets_app.command("validate")
+    def validate(
+        file: Path | None = typer.Argument(None, help="Budgets file to validate (default: COSTBOT_BUDGETS_FILE)."),
+    ) -> None:
+        """Validate a budgets file and list every mistake as FILE:LINE: budget NAME: what is wrong.
+
+        Example: costbot budgets validate examples/budgets.yml
+        """
+        path = file or get_settings().budgets_file
+        budgets = _load(path)
+        typer.echo(f"{path}: {len(budgets)} budgets, valid")
+
+    app.add_typer(budgets_app, name="budgets")

@@ -1,0 +1,1 @@
+"""The worker: scheduled budget checks, rule evaluation, digests and outbox retries on APScheduler 3.x."""

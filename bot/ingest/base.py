@@ -9,9 +9,10 @@ the first error or set the bad rows aside with `--skip-bad-rows`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlmodel import SQLModel
 
@@ -25,6 +26,7 @@ class RowError:
     field: str
     value: Any
     message: str
+    raw: Any = field(default=None, compare=False)  # the source row, written to the rejects file
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
@@ -57,6 +59,23 @@ class ParseContext:
     mapping: Any = None
     prices: Any = None
     options: dict[str, Any] = field(default_factory=dict)
+    _binary: IO[bytes] | None = field(default=None, init=False, repr=False)
+
+    def open_text(self, newline: str | None = None) -> IO[str]:
+        """Open the input as UTF-8 text (a leading byte-order mark is dropped).
+
+        The loader reads the byte position of this stream to draw its progress bar, and turns a
+        `UnicodeDecodeError` raised while reading into a `FILE:LINE` error.
+        Pass `newline=""` for the csv module.
+        """
+        self._binary = open(self.path, "rb")  # noqa: SIM115 (closed by the returned wrapper)
+        return io.TextIOWrapper(self._binary, encoding="utf-8-sig", errors="strict", newline=newline)
+
+    def bytes_read(self) -> int:
+        """Return how far `open_text`'s stream has read into the file, in bytes (0 if not opened)."""
+        if self._binary is None or self._binary.closed:
+            return 0
+        return self._binary.tell()
     # Assumptions a parser made about the whole file (a default time zone, a host taken from
     # the file name), shown in the import summary.
     warnings: list[str] = field(default_factory=list)

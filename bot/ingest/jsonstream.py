@@ -1,0 +1,209 @@
+"""Streaming reader for the JSON shapes that usage exports come in, with line numbers.
+
+Exports are one page (`{"data": [buckets], ...}`), a JSON array of pages, JSON Lines of pages,
+a bare list of buckets, or (LiteLLM) a list of row objects. `JsonWalker` reads the file in
+chunks and decodes one element at a time with the standard library's C decoder, so memory
+holds one bucket at a time and every bucket and result knows the line it starts on.
+Numbers with a fraction are decoded as `Decimal`, so amounts stay exact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import IO, Any
+
+_WHITESPACE = " \t\r\n"
+_CHUNK = 1 << 20
+
+
+class JsonSyntaxError(ValueError):
+    """Raised for malformed or truncated JSON; `line` is where the problem was found."""
+
+    def __init__(self, line: int, message: str, value: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.value = value
+
+
+class JsonWalker:
+    """Walk a JSON text stream value by value, tracking the line of each position."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._buffer = ""
+        self._pos = 0
+        self._eof = False
+        self._line = 1  # line number at self._counted
+        self._counted = 0  # buffer position up to which newlines are counted
+        self._decoder = json.JSONDecoder(parse_float=Decimal)
+
+    # --- buffer -----------------------------------------------------------------------
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        chunk = self._stream.read(_CHUNK)
+        if not chunk:
+            self._eof = True
+            return False
+        if self._pos > _CHUNK:  # drop what was consumed so the buffer stays small
+            self.line_at(self._pos)
+            self._buffer = self._buffer[self._pos :]
+            self._counted -= self._pos
+            self._pos = 0
+        self._buffer += chunk
+        return True
+
+    def line_at(self, position: int) -> int:
+        """Return the 1-based line of buffer `position` (positions must not move backwards)."""
+        if position > self._counted:
+            self._line += self._buffer.count("\n", self._counted, position)
+            self._counted = position
+        return self._line
+
+    @property
+    def line(self) -> int:
+        return self.line_at(self._pos)
+
+    def peek(self) -> str:
+        """Skip whitespace and return the next character, or "" at the end of the file."""
+        while True:
+            while self._pos < len(self._buffer) and self._buffer[self._pos] in _WHITESPACE:
+                self._pos += 1
+            if self._pos < len(self._buffer):
+                return self._buffer[self._pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, characters: str) -> str:
+        found = self.peek()
+        if found == "":
+            raise JsonSyntaxError(self.line, f"truncated JSON: the file ends where {' or '.join(characters)} was expected; export the file again")
+        if found not in characters:
+            raise JsonSyntaxError(self.line, f"invalid JSON: expected {' or '.join(characters)}", found)
+        self._pos += 1
+        return found
+
+    def value(self) -> Any:
+        """Decode the next complete JSON value."""
+        if self.peek() == "":
+            raise JsonSyntaxError(self.line, "truncated JSON: the file ends where a value was expected; export the file again")
+        while True:
+            try:
+                decoded, end = self._decoder.raw_decode(self._buffer, self._pos)
+            except json.JSONDecodeError as exc:
+                if self._fill():
+                    continue  # the value may continue in the next chunk
+                if exc.pos >= len(self._buffer) - 1 or "Unterminated" in exc.msg:
+                    raise JsonSyntaxError(
+                        self.line_at(max(exc.pos, self._pos)),
+                        "truncated JSON: the file ends inside a value; export the file again",
+                    ) from None
+                raise JsonSyntaxError(self.line_at(exc.pos), f"invalid JSON: {exc.msg}") from None
+            # A number at the very end of the buffer may continue in the next chunk.
+            if end == len(self._buffer) and not isinstance(decoded, dict | list | str) and self._fill():
+                continue
+            self._pos = end
+            return decoded
+
+    # --- structure --------------------------------------------------------------------
+    def items(self) -> Iterator[int]:
+        """Iterate over the elements of the array that starts here; yield each element's line.
+
+        The caller must consume each element (with `value()`, `members()` or `items()`)
+        before asking for the next.
+        """
+        self.expect("[")
+        if self.peek() == "]":
+            self._pos += 1
+            return
+        while True:
+            self.peek()
+            yield self.line
+            if self.expect(",]") == "]":
+                return
+
+    def members(self) -> Iterator[tuple[str, int]]:
+        """Iterate over the members of the object that starts here; yield (key, line).
+
+        The caller must consume each member's value before asking for the next.
+        """
+        self.expect("{")
+        if self.peek() == "}":
+            self._pos += 1
+            return
+        while True:
+            self.peek()
+            line = self.line
+            if self.peek() != '"':
+                raise JsonSyntaxError(line, "invalid JSON: expected a quoted member name", self.peek())
+            key = self.value()
+            self.expect(":")
+            yield key, line
+            if self.expect(",}") == "}":
+                return
+
+    def at_end(self) -> bool:
+        return self.peek() == ""
+
+
+def iter_buckets(walker: JsonWalker) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, Any]]]]:
+    """Yield (line, bucket without results, [(line, result)]) from any usage-export shape.
+
+    Accepted top-level shapes: one page, several pages one after another (JSON Lines), an
+    array of pages, or an array of buckets. A page's fields other than `data` are skipped.
+    """
+    if walker.at_end():
+        return
+    while not walker.at_end():
+        first = walker.peek()
+        if first == "{":
+            yield from _walk_object(walker, walker.line)
+        elif first == "[":
+            for line in walker.items():
+                if walker.peek() != "{":
+                    raise JsonSyntaxError(line, "expected a page or bucket object in the array", str(walker.value())[:40])
+                yield from _walk_object(walker, line)
+        else:
+            raise JsonSyntaxError(walker.line, "invalid JSON: expected { or [ at the top level", first)
+
+
+def _walk_object(walker: JsonWalker, line: int) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, Any]]]]:
+    """Walk a page (yields its buckets) or a bucket (yields itself)."""
+    fields: dict[str, Any] = {}
+    results: list[tuple[int, Any]] | None = None
+    for key, _member_line in walker.members():
+        if key == "data" and walker.peek() == "[":
+            for bucket_line in walker.items():
+                if walker.peek() != "{":
+                    raise JsonSyntaxError(bucket_line, "expected a bucket object in data", str(walker.value())[:40])
+                yield from _walk_object(walker, bucket_line)
+        elif key == "results" and walker.peek() == "[":
+            results = []
+            for result_line in walker.items():
+                results.append((result_line, walker.value()))
+        else:
+            fields[key] = walker.value()
+    if results is not None:
+        yield line, fields, results
+
+
+def iter_rows(walker: JsonWalker) -> Iterator[tuple[int, Any]]:
+    """Yield (line, row) for a JSON array of row objects, a `{"data": [...]}` wrapper, or JSON Lines."""
+    while not walker.at_end():
+        first = walker.peek()
+        if first == "[":
+            for line in walker.items():
+                yield line, walker.value()
+        elif first == "{":
+            line = walker.line
+            row = walker.value()
+            if isinstance(row, dict) and isinstance(row.get("data"), list) and len(row) <= 4:
+                # NOTE: a wrapped response is decoded whole; plain arrays and JSON Lines stream.
+                for item in row["data"]:
+                    yield line, item
+            else:
+                yield line, row
+        else:
+            raise JsonSyntaxError(walker.line, "invalid JSON: expected { or [ at the top level", first)

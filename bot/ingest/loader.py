@@ -1,0 +1,359 @@
+"""Import one file: detect its format, stream its records into the database, count them.
+
+An import is one transaction. By default any bad row fails the whole file and nothing is
+written (the errors are raised as `ImportFailed`). With `skip_bad_rows` the good rows are
+imported and each bad row is written, with its reason, to `<input>.rejects.csv`.
+
+Rows are upserted on (source, natural_key), so importing a file twice or two exports that
+overlap in time count each usage once. For tables with time buckets, a stored row is
+replaced only by a row covering at least as much of its bucket (`bucket_seconds` >= the
+stored one). Usage exports start their first bucket at the query's start time and end their
+last at the moment of the query, so an export taken later, or over a longer period, holds
+the full bucket where an earlier one held a partial one; the full bucket wins whichever file
+is imported first, and the partial one never adds to it. Parsers key such buckets by their
+aligned start (see `bot.ingest.reading.aligned_bucket`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
+
+from bot.clock import Clock, SystemClock
+from bot.ingest.base import ImportFailed, ParseContext, Record, RowError
+from bot.ingest.detect import SNIFF_BYTES, choose_format
+from bot.ingest.jsonstream import JsonSyntaxError
+from bot.models.usage import ImportRun
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 2000
+DEFAULT_MAX_ERRORS = 20
+REJECTS_SUFFIX = ".rejects.csv"
+
+ProgressCallback = Callable[[int, int], None]  # (bytes read, rows read)
+
+
+@dataclass
+class ImportSummary:
+    """The outcome of one file's import, as stored in its ImportRun row."""
+
+    path: str
+    format: str
+    import_id: int
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_duplicate: int = 0
+    rows_rejected: int = 0
+    rejects_path: Path | None = None
+
+    def line(self) -> str:
+        text = (
+            f"{self.path}: {self.format}: read {self.rows_read} rows, imported {self.rows_imported}, "
+            f"duplicate {self.rows_duplicate}, rejected {self.rows_rejected}"
+        )
+        if self.rejects_path is not None:
+            text += f" (rejected rows in {self.rejects_path})"
+        return text
+
+
+def import_file(
+    path: Path,
+    *,
+    engine: Engine,
+    format_name: str | None = None,
+    skip_bad_rows: bool = False,
+    mapping: Any = None,
+    pricer: Any = None,
+    clock: Clock | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+    on_progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import `path` in one transaction and return its counts; raise `ImportFailed` on bad input."""
+    clock = clock or SystemClock()
+    head = _read_head(path)
+    fmt = choose_format(path, head, format_name)
+    context = ParseContext(path=path, mapping=mapping, prices=pricer)
+    logger.info("import started path=%s format=%s", path, fmt.name)
+
+    with engine.connect() as connection, connection.begin() as transaction:
+        import_id = _start_run(connection, path, fmt.name, clock)
+        summary = ImportSummary(path=str(path), format=fmt.name, import_id=import_id)
+        writers: dict[type[SQLModel], _TableWriter] = {}
+        errors: list[RowError] = []
+        rejects = _RejectsFile(path) if skip_bad_rows else None
+        fatal = False
+        try:
+            for item in _parse(fmt.parse, context):
+                if isinstance(item, RowError):
+                    summary.rows_read += 1
+                    if rejects is not None:
+                        rejects.write(item)
+                        summary.rows_rejected += 1
+                        continue
+                    errors.append(item)
+                    if len(errors) >= max_errors:
+                        break
+                    continue
+                summary.rows_read += 1
+                if errors:
+                    continue  # the file has failed; keep reading only to list more errors
+                writer = writers.get(item.table)
+                if writer is None:
+                    writer = writers[item.table] = _TableWriter(connection, item.table, import_id)
+                if writer.add(item, batch_size):
+                    _flush(writer, summary)
+                    if on_progress is not None:
+                        on_progress(context.bytes_read(), summary.rows_read)
+        except ImportFailed as exc:
+            errors.extend(exc.errors)
+            fatal = True
+        if errors:
+            transaction.rollback()
+            if rejects is not None:
+                rejects.discard()
+            if len(errors) >= max_errors and not fatal:
+                errors.append(RowError(str(path), None, "errors", len(errors), f"stopped after {max_errors} errors"))
+            logger.info("import failed path=%s format=%s errors=%d", path, fmt.name, len(errors))
+            raise ImportFailed(errors)
+        for writer in writers.values():
+            _flush(writer, summary)
+        if rejects is not None:
+            summary.rejects_path = rejects.finish()
+        _finish_run(connection, summary, clock)
+    if on_progress is not None:
+        on_progress(context.bytes_read(), summary.rows_read)
+    logger.info(
+        "import done id=%d path=%s format=%s read=%d imported=%d duplicate=%d rejected=%d",
+        import_id, path, fmt.name, summary.rows_read, summary.rows_imported,
+        summary.rows_duplicate, summary.rows_rejected,
+    )  # fmt: skip
+    return summary
+
+
+def _flush(writer: _TableWriter, summary: ImportSummary) -> None:
+    imported, duplicate = writer.flush()
+    summary.rows_imported += imported
+    summary.rows_duplicate += duplicate
+
+
+def _read_head(path: Path) -> bytes:
+    """Read the first bytes of `path` and reject missing, empty and non-UTF-8 files."""
+    where = str(path)
+    if not path.is_file():
+        raise ImportFailed([RowError(where, None, "file", where, "not found or not a regular file; check the path")])
+    with open(path, "rb") as stream:
+        head = stream.read(SNIFF_BYTES)
+    if not head.lstrip(codecs.BOM_UTF8).strip():
+        raise ImportFailed([RowError(where, 1, "file", "", "the file is empty; export it again with data")])
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFailed(
+            [RowError(where, 1, "encoding", head[:2], "the file is UTF-16; save it as UTF-8 and import it again")]
+        )
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=len(head) < SNIFF_BYTES)
+    except UnicodeDecodeError as exc:
+        raise ImportFailed([_encoding_error(where, head, exc.start)]) from None
+    return head
+
+
+def _encoding_error(where: str, data: bytes, offset: int) -> RowError:
+    line = data.count(b"\n", 0, offset) + 1
+    return RowError(
+        where, line, "encoding", data[offset : offset + 4],
+        "not valid UTF-8 (the file may be Latin-1 or Windows-1252); save it as UTF-8 and import it again",
+    )  # fmt: skip
+
+
+def _locate_bad_utf8(path: Path) -> RowError:
+    """Find the first invalid UTF-8 byte of `path` (read in chunks) and name its line."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                error = _encoding_error(str(path), chunk, max(exc.start, 0))
+                return RowError(error.path, error.line + lines_before, error.field, error.value, error.message)
+            lines_before += chunk.count(b"\n")
+    return RowError(str(path), None, "encoding", "", "not valid UTF-8; save the file as UTF-8 and import it again")
+
+
+def _parse(parse: Callable[[ParseContext], Iterable[Record | RowError]], context: ParseContext):
+    """Run a parser, turning the reading errors it does not handle into `ImportFailed`."""
+    try:
+        yield from parse(context)
+    except UnicodeDecodeError:
+        raise ImportFailed([_locate_bad_utf8(context.path)]) from None
+    except JsonSyntaxError as exc:
+        raise ImportFailed([RowError(str(context.path), exc.line, "json", exc.value, str(exc))]) from None
+    except csv.Error as exc:
+        raise ImportFailed([RowError(str(context.path), None, "csv", "", f"invalid CSV: {exc}")]) from None
+
+
+def _start_run(connection: Connection, path: Path, format_name: str, clock: Clock) -> int:
+    table = ImportRun.__table__
+    result = connection.execute(
+        sa.insert(table).values(started_at=clock.now(), path=str(path)[:1000], format=format_name, status="running")
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def _finish_run(connection: Connection, summary: ImportSummary, clock: Clock) -> None:
+    table = ImportRun.__table__
+    connection.execute(
+        sa.update(table)
+        .where(table.c.id == summary.import_id)
+        .values(
+            finished_at=clock.now(),
+            rows_read=summary.rows_read,
+            rows_imported=summary.rows_imported,
+            rows_duplicate=summary.rows_duplicate,
+            rows_rejected=summary.rows_rejected,
+            status="done",
+        )
+    )
+
+
+class _TableWriter:
+    """Buffers one table's records and upserts them a batch at a time."""
+
+    def __init__(self, connection: Connection, model: type[SQLModel], import_id: int) -> None:
+        self.connection = connection
+        self.table: sa.Table = model.__table__
+        self.import_id = import_id
+        self.columns = [column.name for column in self.table.columns if column.name != "id"]
+        self.defaults = _defaults(model, self.columns)
+        self.has_coverage = "bucket_seconds" in self.table.c
+        self.pending: dict[tuple[str, str], dict[str, Any]] = {}
+        self.duplicates_in_batch = 0
+        self.statement = self._upsert_statement()
+
+    def add(self, record: Record, batch_size: int) -> bool:
+        """Buffer a record; return True when the batch is full and should be flushed."""
+        row = dict(self.defaults)
+        row.update(record.values)
+        row["import_id"] = self.import_id
+        key = (row["source"], row["natural_key"])
+        earlier = self.pending.get(key)
+        if earlier is not None:
+            self.duplicates_in_batch += 1
+            if self.has_coverage and earlier["bucket_seconds"] > row["bucket_seconds"]:
+                return False  # the buffered row covers more of the bucket
+        self.pending[key] = row
+        return len(self.pending) >= batch_size
+
+    def flush(self) -> tuple[int, int]:
+        """Write the buffered rows; return (imported, duplicate) counts."""
+        if not self.pending:
+            return 0, 0
+        rows = list(self.pending.values())
+        stored = self._stored_coverage(rows)
+        imported = duplicate = 0
+        for row in rows:
+            coverage = stored.get((row["source"], row["natural_key"]))
+            if coverage is None or (self.has_coverage and row["bucket_seconds"] > coverage):
+                imported += 1
+            else:
+                duplicate += 1
+        self.connection.execute(self.statement, rows)
+        duplicate += self.duplicates_in_batch
+        self.pending.clear()
+        self.duplicates_in_batch = 0
+        return imported, duplicate
+
+    def _stored_coverage(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        """Return the bucket_seconds (0 for tables without buckets) of keys already stored."""
+        by_source: dict[str, list[str]] = {}
+        for row in rows:
+            by_source.setdefault(row["source"], []).append(row["natural_key"])
+        coverage_column = self.table.c.bucket_seconds if self.has_coverage else sa.literal(0)
+        stored: dict[tuple[str, str], int] = {}
+        for source, keys in by_source.items():
+            for start in range(0, len(keys), 500):  # stay below SQLite's bound-parameter limit
+                query = sa.select(self.table.c.natural_key, coverage_column).where(
+                    self.table.c.source == source, self.table.c.natural_key.in_(keys[start : start + 500])
+                )
+                for natural_key, seconds in self.connection.execute(query):
+                    stored[(source, natural_key)] = seconds
+        return stored
+
+    def _upsert_statement(self):
+        dialect = self.connection.dialect.name
+        if dialect == "postgresql":
+            insert = postgresql.insert(self.table)
+        elif dialect == "sqlite":
+            insert = sqlite.insert(self.table)
+        else:  # pragma: no cover - settings accept only SQLite and PostgreSQL URLs
+            raise RuntimeError(f"unsupported database dialect {dialect!r}")
+        updated = {name: insert.excluded[name] for name in self.columns if name not in ("source", "natural_key")}
+        where = self.table.c.bucket_seconds <= insert.excluded.bucket_seconds if self.has_coverage else None
+        return insert.on_conflict_do_update(index_elements=["source", "natural_key"], set_=updated, where=where)
+
+
+def _defaults(model: type[SQLModel], columns: list[str]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for name in columns:
+        field = model.model_fields.get(name)
+        default = None if field is None else field.get_default(call_default_factory=True)
+        defaults[name] = None if default is ... else default
+    return defaults
+
+
+class _RejectsFile:
+    """`<input>.rejects.csv`: one line per rejected row with its line, field, value and reason.
+
+    Written to a temporary name and renamed when the import commits, so a failed import
+    leaves no rejects file behind.
+    """
+
+    HEADER = ("line", "field", "value", "error", "row")
+
+    def __init__(self, input_path: Path) -> None:
+        self.path = input_path.with_name(input_path.name + REJECTS_SUFFIX)
+        self.temporary = self.path.with_name(self.path.name + ".part")
+        self.stream = None
+        self.writer = None
+        self.count = 0
+
+    def write(self, error: RowError) -> None:
+        if self.writer is None:
+            try:
+                self.stream = open(self.temporary, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            except OSError as exc:
+                raise ImportFailed(
+                    [RowError(str(self.path), None, "rejects", str(self.path), f"cannot write the rejects file: {exc.strerror}; copy the input to a writable folder")]
+                ) from None
+            self.writer = csv.writer(self.stream)
+            self.writer.writerow(self.HEADER)
+        raw = error.raw if isinstance(error.raw, str) or error.raw is None else json.dumps(error.raw, default=str)
+        value = error.value if isinstance(error.value, str) else json.dumps(error.value, default=str)
+        self.writer.writerow((error.line if error.line is not None else "", error.field, value, error.message, raw or ""))
+        self.count += 1
+
+    def finish(self) -> Path | None:
+        if self.stream is None:
+            return None
+        self.stream.close()
+        os.replace(self.temporary, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.temporary.unlink(missing_ok=True)

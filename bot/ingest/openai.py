@@ -1,0 +1,205 @@
+"""OpenAI Admin API exports: the Usage API (`/organization/usage/*`) and the Costs API.
+
+Model usage (completions, embeddings, moderations, images, audio) goes to LlmUsage; tool-like
+usage (web search, file search, code interpreter sessions, vector store bytes) to ToolUsage;
+cost lines to ReportedCost. Fields the parser does not use are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bot.ingest.base import ParseContext, Record, RowError, register
+from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
+from bot.ingest.reading import BadValue, natural_key, parse_count, parse_decimal, parse_text
+from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
+
+SOURCE = "openai"
+PROVIDER = "openai"
+
+# Result object type -> (operation, fields that identify a group besides the bucket).
+_LLM_RESULTS = {
+    "organization.usage.completions.result": "completions",
+    "organization.usage.embeddings.result": "embeddings",
+    "organization.usage.moderations.result": "moderations",
+    "organization.usage.images.result": "images",
+    "organization.usage.audio_speeches.result": "audio_speeches",
+    "organization.usage.audio_transcriptions.result": "audio_transcriptions",
+}
+# Result object type -> (tool, field counted as calls or None, quantity field, quantity unit).
+_TOOL_RESULTS = {
+    "organization.usage.web_searches.result": ("web_search", "num_requests", None, None),
+    "organization.usage.file_searches.result": ("file_search", "num_requests", None, None),
+    "organization.usage.code_interpreter_sessions.result": ("code_interpreter", "num_sessions", "num_sessions", "sessions"),
+    "organization.usage.vector_stores.result": ("vector_store", None, "usage_bytes", "bytes"),
+}
+_COSTS_RESULT = "organization.costs.result"
+# Fields that split usage into groups when a query groups by them; all are part of the key.
+_GROUP_FIELDS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "size", "source",
+                 "context_level", "vector_store_id")
+# The API's service_tier values and the tier costbot stores.
+_TIERS = {None: "standard", "default": "standard", "auto": "standard", "scale": "standard",
+          "flex": "flex", "priority": "priority"}
+
+
+def _text_head(head: bytes) -> str:
+    return head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
+
+
+def _sniff_usage(head: bytes, path: Path) -> bool:
+    text = _text_head(head)
+    return text[:1] in "{[" and '"organization.usage.' in text
+
+
+def _sniff_costs(head: bytes, path: Path) -> bool:
+    text = _text_head(head)
+    return text[:1] in "{[" and f'"{_COSTS_RESULT}"' in text
+
+
+@register("openai_usage", "OpenAI Usage API export (JSON page, array of pages, JSON Lines or buckets)", _sniff_usage)
+def parse_usage(context: ParseContext) -> Iterator[Record | RowError]:
+    path = str(context.path)
+    for bucket in iter_timed_buckets(context, "start_time", "end_time"):
+        if isinstance(bucket, RowError):
+            yield bucket
+            continue
+        for line, result in bucket.results:
+            try:
+                yield _usage_record(context, bucket, line, result)
+            except _FieldError as exc:
+                yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
+
+
+@register("openai_costs", "OpenAI Costs API export (JSON page, array of pages, JSON Lines or buckets)", _sniff_costs)
+def parse_costs(context: ParseContext) -> Iterator[Record | RowError]:
+    path = str(context.path)
+    for bucket in iter_timed_buckets(context, "start_time", "end_time"):
+        if isinstance(bucket, RowError):
+            yield bucket
+            continue
+        for line, result in bucket.results:
+            try:
+                yield _cost_record(context, bucket, line, result)
+            except _FieldError as exc:
+                yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, value: Any, message: str) -> None:
+        self.field, self.value, self.message = field, value, message
+
+
+def _get(result: dict, name: str, parse, **options):
+    try:
+        return parse(result.get(name), **options)
+    except BadValue as exc:
+        raise _FieldError(name, result.get(name), str(exc)) from None
+
+
+def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str) -> dict[str, Any]:
+    """Values every OpenAI row has: provenance, bucket, dimensions and its natural key."""
+    project = _get(result, "project_id", parse_text)
+    api_key = _get(result, "api_key_id", parse_text)
+    user = _get(result, "user_id", parse_text)
+    values: dict[str, Any] = mapped_dimensions(context, project=project, api_key=api_key)
+    if project is not None:
+        values["project"] = project
+    if user is not None:
+        values["user"] = user
+    group = [f"{name}={result.get(name)}" for name in _GROUP_FIELDS if result.get(name) is not None]
+    values.update(
+        source=SOURCE,
+        natural_key=natural_key(kind, bucket.key_start.isoformat(), bucket.width, *group),
+        start_time=bucket.start,
+        bucket_seconds=bucket.seconds,
+    )
+    return values
+
+
+def _usage_record(context: ParseContext, bucket: TimedBucket, line: int, result: Any) -> Record:
+    if not isinstance(result, dict):
+        raise _FieldError("results", result, "expected a result object")
+    kind = result.get("object")
+    if kind in _LLM_RESULTS:
+        return _llm_record(context, bucket, line, result, _LLM_RESULTS[kind])
+    if kind in _TOOL_RESULTS:
+        return _tool_record(context, bucket, line, result, *_TOOL_RESULTS[kind])
+    raise _FieldError("object", kind, "unknown usage result type; expected an organization.usage.*.result object")
+
+
+def _llm_record(context: ParseContext, bucket: TimedBucket, line: int, result: dict, operation: str) -> Record:
+    values = _common(context, bucket, result, operation)
+    tier = result.get("service_tier")
+    if tier not in _TIERS:
+        raise _FieldError("service_tier", tier, f"unknown service tier; expected one of {', '.join(t for t in _TIERS if t)} or null")
+    batch = result.get("batch")
+    if batch not in (None, True, False):
+        raise _FieldError("batch", batch, "expected true, false or null")
+    input_tokens = _get(result, "input_tokens", parse_count, required=False) or 0
+    cached = _get(result, "input_cached_tokens", parse_count, required=False) or 0
+    cache_write = _get(result, "input_cache_write_tokens", parse_count, required=False) or 0
+    if cached + cache_write > input_tokens:
+        raise _FieldError("input_cached_tokens", cached, "larger than input_tokens, which already includes cached tokens")
+    values.update(
+        provider=PROVIDER,
+        model=_get(result, "model", parse_text),
+        service_tier="batch" if batch else _TIERS[tier],
+        operation=operation,
+        api_key_id=_get(result, "api_key_id", parse_text),
+        requests=_get(result, "num_model_requests", parse_count),
+        input_tokens=input_tokens,  # already includes the cached tokens: never add them again
+        cached_input_tokens=cached,
+        cache_write_tokens=cache_write,
+        output_tokens=_get(result, "output_tokens", parse_count, required=False) or 0,
+    )
+    # NOTE: images, speech characters and transcription seconds have no column in LlmUsage;
+    # those rows keep their request counts and stay unpriced.
+    if context.prices is not None:
+        context.prices.price_row(values)
+    return Record(table=LlmUsage, values=values, line=line, raw=result)
+
+
+def _tool_record(context: ParseContext, bucket: TimedBucket, line: int, result: dict,
+                 tool: str, calls_field: str | None, quantity_field: str | None, unit: str | None) -> Record:
+    values = _common(context, bucket, result, tool)
+    calls = _get(result, calls_field, parse_count) if calls_field else 0
+    quantity = _get(result, quantity_field, parse_count) if quantity_field else None
+    model = _get(result, "model", parse_text)
+    cost = None
+    if context.prices is not None:
+        cost = context.prices.price_tool_calls(PROVIDER, model, tool, bucket.start.date(), calls)
+    values.update(
+        provider=PROVIDER,
+        tool=tool,
+        calls=calls,
+        quantity=float(quantity) if quantity is not None else None,
+        quantity_unit=unit,
+        cost_usd=cost,
+        cost_origin=COST_PRICED if cost is not None else COST_UNPRICED,
+    )
+    return Record(table=ToolUsage, values=values, line=line, raw=result)
+
+
+def _cost_record(context: ParseContext, bucket: TimedBucket, line: int, result: Any) -> Record:
+    if not isinstance(result, dict):
+        raise _FieldError("results", result, "expected a cost result object")
+    if result.get("object") != _COSTS_RESULT:
+        raise _FieldError("object", result.get("object"), f"unknown cost result type; expected {_COSTS_RESULT}")
+    amount = result.get("amount")
+    if not isinstance(amount, dict):
+        raise _FieldError("amount", amount, "missing; expected {value, currency}")
+    currency = amount.get("currency")
+    if not isinstance(currency, str) or currency.lower() != "usd":
+        raise _FieldError("amount.currency", currency, "unsupported currency; costbot stores USD amounts only")
+    try:
+        value = parse_decimal(amount.get("value"), allow_negative=True)  # credits are negative
+    except BadValue as exc:
+        raise _FieldError("amount.value", amount.get("value"), str(exc)) from None
+    values = _common(context, bucket, result, "costs")
+    line_item = _get(result, "line_item", parse_text, max_length=300)
+    values.update(provider=PROVIDER, line_item=line_item, amount_usd=value)
+    values["natural_key"] = natural_key(values["natural_key"], f"line_item={line_item}")
+    return Record(table=ReportedCost, values=values, line=line, raw=result)
+

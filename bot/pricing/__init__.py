@@ -1,0 +1,96 @@
+"""Price token-only usage rows: local overrides first, then genai-prices' bundled data.
+
+Prices are looked up offline (see `bot.pricing.catalog`). The service tier is applied as a
+multiple of the standard price (`bot.pricing.tiers`). A model with no known price gets
+cost_usd None and cost_origin "unpriced", so it is never counted as $0 without saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from bot.models.usage import COST_PRICED, COST_UNPRICED
+from bot.pricing.catalog import PER_MILLION, Rates, bundled_rates, bundled_tool_rate
+from bot.pricing.overrides import PriceOverride, load_overrides
+from bot.pricing.tiers import tier_multiplier
+
+__all__ = ["Pricer", "Rates", "TokenUsage", "load_pricer"]
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """Tokens of one usage row. `input_tokens` includes the cached and cache-write tokens."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0  # all cache writes, the 1-hour ones included
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+
+
+@dataclass
+class Pricer:
+    """Prices usage rows; `overrides` come from the local overrides file."""
+
+    overrides: list[PriceOverride] = field(default_factory=list)
+
+    def rates(self, provider: str, model: str, day: dt.date, tokens_per_request: int = 0) -> tuple[Rates, Decimal | None] | None:
+        """Return (standard rates, priority multiplier override) for a model on a day, or None."""
+        for override in self.overrides:
+            if override.covers(provider, model, day):
+                return override.rates, override.priority_multiplier
+        rates = bundled_rates(provider, model, day, tokens_per_request)
+        return (rates, None) if rates is not None else None
+
+    def price_tokens(self, provider: str, model: str | None, service_tier: str, day: dt.date, usage: TokenUsage) -> Decimal | None:
+        """Return the USD cost of `usage`, or None when the model has no known price."""
+        if not model:
+            return None
+        per_request = usage.input_tokens // usage.requests if usage.requests else usage.input_tokens
+        found = self.rates(provider, model, day, per_request)
+        if found is None:
+            return None
+        rates, priority_override = found
+        cache_write_5m = usage.cache_write_tokens - usage.cache_write_1h_tokens
+        uncached = usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens
+        write_rate = rates.cache_write if rates.cache_write is not None else rates.input
+        total = (
+            uncached * rates.input
+            + usage.cached_input_tokens * (rates.cached_input if rates.cached_input is not None else rates.input)
+            + cache_write_5m * write_rate
+            + usage.cache_write_1h_tokens * (rates.cache_write_1h if rates.cache_write_1h is not None else write_rate)
+            + usage.output_tokens * rates.output
+        )
+        return total / PER_MILLION * tier_multiplier(model, service_tier, priority_override=priority_override)
+
+    def price_row(self, values: dict, *, cache_write_1h_tokens: int = 0) -> None:
+        """Set cost_usd and cost_origin of an LlmUsage row's values from its tokens, in place."""
+        usage = TokenUsage(
+            input_tokens=values.get("input_tokens", 0),
+            cached_input_tokens=values.get("cached_input_tokens", 0),
+            cache_write_tokens=values.get("cache_write_tokens", 0),
+            cache_write_1h_tokens=cache_write_1h_tokens,
+            output_tokens=values.get("output_tokens", 0),
+            requests=values.get("requests", 0),
+        )
+        cost = self.price_tokens(
+            values["provider"], values.get("model"), values.get("service_tier", "standard"), values["start_time"].date(), usage
+        )
+        values["cost_usd"] = cost
+        values["cost_origin"] = COST_PRICED if cost is not None else COST_UNPRICED
+
+    def price_tool_calls(self, provider: str, model: str | None, tool: str, day: dt.date, calls: int) -> Decimal | None:
+        """Return the USD cost of `calls` tool calls billed per call for `model`, or None."""
+        if not model:
+            return None
+        rate = bundled_tool_rate(provider, model, tool, day)
+        return None if rate is None else rate * calls
+
+
+def load_pricer(overrides_file: Path | None) -> Pricer:
+    """Build a `Pricer` with the overrides file (missing file: no overrides). Raises `OverridesError`."""
+    return Pricer(overrides=load_overrides(overrides_file))

@@ -1,0 +1,42 @@
+"""Service tier multipliers applied to standard per-token prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+# Batch APIs (OpenAI and Anthropic) bill 50% of the standard price; OpenAI's Flex processing
+# bills Batch rates. Source: both providers' public pricing pages, Nov 2026.
+BATCH_MULTIPLIER = Decimal("0.5")
+
+# Priority processing per model family, as a multiple of the standard price. Source: OpenAI's
+# pricing page (Priority processing) and Google's Gemini API pricing, Nov 2026. The OpenAI
+# entries match the priority price variants bundled with genai-prices 0.2.3 (for example
+# gpt-4.1 $2 -> $3.50 input, gpt-5.5 $5 -> $12.50), which also lists gpt-4.1-nano at 2x.
+# The longest matching prefix of the model id wins.
+PRIORITY_MULTIPLIERS: dict[str, Decimal] = {
+    "gpt-5.5": Decimal("2.5"),
+    "gpt-5.4": Decimal("2"),
+    "gpt-4.1-nano": Decimal("2"),
+    "gpt-4.1": Decimal("1.75"),
+    "gemini": Decimal("1.8"),
+}
+
+# A model on the priority tier with no entry above. This is a judgment, not a published
+# figure: the middle of the published 1.75x-2.5x range. Set `priority_multiplier` for the
+# model in the price overrides file to replace it.
+DEFAULT_PRIORITY_MULTIPLIER = Decimal("2")
+
+
+def tier_multiplier(model: str, service_tier: str, *, priority_override: Decimal | None = None) -> Decimal:
+    """Return the multiple of the standard price that `service_tier` bills for `model`."""
+    if service_tier in ("batch", "flex"):
+        return BATCH_MULTIPLIER
+    if service_tier != "priority":
+        return Decimal(1)
+    if priority_override is not None:
+        return priority_override
+    name = model.lower().rsplit("/", 1)[-1]
+    for prefix in sorted(PRIORITY_MULTIPLIERS, key=len, reverse=True):
+        if name.startswith(prefix):
+            return PRIORITY_MULTIPLIERS[prefix]
+    return DEFAULT_PRIORITY_MULTIPLIER

@@ -1,0 +1,75 @@
+"""User-facing texts of the bot, in one place so wording stays consistent and tests can import it.
+
+Texts with {placeholders} are filled with str.format; values from users or from the data
+are escaped for Slack mrkdwn by the renderer before they are put in.
+"""
+
+from __future__ import annotations
+
+# --- Answers to cost questions -------------------------------------------------------------
+
+HELP_INTRO = (
+    "I answer questions about AI spend from the imported usage. Name a period (today, last week, "
+    "this month, October, Q3 2026, last 14 days, since Nov 3, between Oct 1 and Oct 15), and "
+    "optionally a team, feature, model, provider, project or environment. For example:"
+)
+HELP_UNPARSED = "I could not read that as a cost question ({problem})."
+HELP_NO_DATA = "No usage has been imported yet, so there is nothing to report. Import an export with `costbot import FILE` first."
+# Question templates for help; {team}, {feature}, {model}, {provider} are filled with stored values.
+HELP_EXAMPLES = (
+    "how much did we spend last week",
+    "spend by team this month",
+    "top 5 features by spend last 30 days",
+    "how much did team {team} spend in {month}",
+    "why did spend go up this week",
+    "cost per success by workflow last month",
+    "retry overhead for {feature} last 14 days",
+    "tier mix and batch savings last month",
+    "gpu utilization last week",
+    "month-end forecast for team {team}",
+    "tokens by model yesterday",
+    "compare this month vs last month for {provider}",
+)
+
+DID_YOU_MEAN = "I found no exact match for part of that question. Did you mean {suggestions}?"
+NOT_FOUND = "{details}"
+TRY_INSTEAD = "Try: “{question}”"
+
+NO_SPEND = "No spend recorded for {scope}."
+UNPRICED_ROWS = (
+    "{count} usage rows have no known price and are not in these totals (they are not counted as $0). "
+    "Add the model to the price overrides file or import the provider's cost report."
+)
+STATED_SCOPE = "{period} · {filters} · times in {timezone} · data up to {freshness}"
+NO_FILTERS = "all spend"
+NO_USAGE_IMPORTED = "no usage imported"
+
+SPEND_HEADLINE = "{scope} spent *{total}* {period}."
+TOP_HEADLINE = "Top {count} {dimension} by spend {period} (of {total} in all)."
+COMPARE_HEADLINE = "{scope} spent *{current}* {period}, {direction} {change} ({percent}) from {previous} {previous_period}."
+COMPARE_NO_BASE = "{scope} spent *{current}* {period}; there was no spend {previous_period} to compare with."
+COST_PER_SUCCESS_HEADLINE = "Cost per successful run {period}: model, tools, review and failed runs, divided by successes."
+RETRIES_HEADLINE = "Retries cost an estimated *{retry_cost}* ({share} of LLM spend) {period}; failed requests {failure_cost}."
+TIERS_HEADLINE = "LLM spend by service tier {period}. Moving eligible traffic to batch or flex would have saved about *{saving}*."
+TIERS_ELIGIBLE_ALL = "No feature is marked non-interactive in the mapping file, so the saving assumes all standard and priority traffic could wait (an upper bound)."
+TIERS_ELIGIBLE_SOME = "Eligible: standard and priority traffic of the non-interactive features {features}. Batch and flex are billed at 50% of standard; priority is taken as at least 1.75× standard."
+GPU_HEADLINE = "GPU cost {period}: *{cost}*, of which about *{idle}* paid for idle time."
+GPU_NONE = "No GPU samples recorded {period}."
+FORECAST_HEADLINE = "{scope}: *{forecast}* forecast for {month} ({actual} spent up to yesterday, run rate {rate}/day over the last {days} days, {left} days left)."
+FORECAST_METHOD = "Forecast = spend so far this month (up to yesterday) + mean daily spend of the last 7 complete days × days left, today included."
+TOKENS_HEADLINE = "{scope} made {requests} requests {period}: {input} input tokens ({cached} cached) and {output} output tokens."
+BUDGETS_UNAVAILABLE = "Budgets are not set up in this installation."
+
+FOLLOW_UPS = {
+    "spend": ("spend by team {period}", "why did spend go up {period}"),
+    "top": ("why did spend go up {period}", "cost per success by workflow {period}"),
+    "compare": ("top 5 features by spend {period}", "spend by day {period}"),
+    "cost_per_success": ("retry overhead {period}", "spend by feature {period}"),
+    "retries": ("cost per success by workflow {period}", "spend by model {period}"),
+    "tiers": ("spend by feature {period}", "spend by model {period}"),
+    "gpu": ("spend on gpus by host {period}", "tier mix {period}"),
+    "forecast": ("spend by team this month", "budgets"),
+    "tokens": ("spend by model {period}", "retry overhead {period}"),
+    "budgets": ("month-end forecast", "spend by team this month"),
+    "help": ("how much did we spend last week", "spend by team this month"),
+}

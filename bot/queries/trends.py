@@ -1,0 +1,141 @@
+"""Top spenders, period-over-period change with its drivers, and the month-end forecast."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from dateutil.relativedelta import relativedelta
+from sqlmodel import Session
+
+from bot.queries.spend import COST_KINDS, ZERO, daily_spend, spend_by
+
+_CENT = Decimal("0.01")
+# Dimensions searched for the groups that moved a change the most.
+DRIVER_DIMENSIONS = ("feature", "model", "team", "provider")
+LLM_ONLY_DIMENSIONS = ("model", "provider")
+# Days of spend the forecast's run rate averages over.
+RUN_RATE_DAYS = 7
+
+
+def top_spenders(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    dimension: str,
+    limit: int,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    kinds: Sequence[str] = COST_KINDS,
+) -> dict:
+    """Return the `limit` largest groups of `dimension` and what the others spent together."""
+    rows = spend_by(session, start=start, end=end, filters=filters, group_by=(dimension,), kinds=kinds)
+    total = sum((row.total for row in rows), ZERO)
+    top = rows[:limit]
+    rest = rows[limit:]
+    return {
+        "dimension": dimension,
+        "rows": [{"value": row.group[dimension], "cost": row.total, "by_kind": row.by_kind,
+                  "share": row.total / total if total else ZERO, "unpriced_rows": row.unpriced_rows} for row in top],
+        "others": {"groups": len(rest), "cost": sum((row.total for row in rest), ZERO)},
+        "total": total,
+        "unpriced_rows": sum(row.unpriced_rows for row in rows),
+    }
+
+
+def change_between(
+    session: Session,
+    *,
+    current: tuple[datetime, datetime],
+    previous: tuple[datetime, datetime],
+    filters: Mapping[str, Sequence[str]] | None = None,
+    kinds: Sequence[str] = COST_KINDS,
+    dimensions: Sequence[str] = DRIVER_DIMENSIONS,
+    limit: int = 3,
+) -> dict:
+    """Compare spend of two periods and name the groups whose change was largest.
+
+    Drivers are searched per dimension; the groups with the largest absolute change across
+    all of them are returned, largest first, so one answer can name a feature and a model.
+    A filtered dimension is not searched, since it has one value.
+    """
+    def totals(period: tuple[datetime, datetime]):
+        return spend_by(session, start=period[0], end=period[1], filters=filters, kinds=kinds)
+
+    now_rows, before_rows = totals(current), totals(previous)
+    now_total = now_rows[0].total if now_rows else ZERO
+    before_total = before_rows[0].total if before_rows else ZERO
+    now_kinds = now_rows[0].by_kind if now_rows else {}
+    before_kinds = before_rows[0].by_kind if before_rows else {}
+
+    drivers = []
+    for dimension in dimensions:
+        if filters and dimension in filters:
+            continue
+        # Only LLM spend has a model and an LLM provider; other kinds would all read as "no model".
+        searched = [kind for kind in kinds if kind == "llm"] if dimension in LLM_ONLY_DIMENSIONS else list(kinds)
+        if not searched:
+            continue
+        after = {row.group[dimension]: row.total for row in spend_by(
+            session, start=current[0], end=current[1], filters=filters, group_by=(dimension,), kinds=searched)}
+        before = {row.group[dimension]: row.total for row in spend_by(
+            session, start=previous[0], end=previous[1], filters=filters, group_by=(dimension,), kinds=searched)}
+        for value in set(after) | set(before):
+            delta = after.get(value, ZERO) - before.get(value, ZERO)
+            if delta:
+                drivers.append({"dimension": dimension, "value": value, "before": before.get(value, ZERO),
+                                "after": after.get(value, ZERO), "change": delta})
+    drivers.sort(key=lambda entry: (-abs(entry["change"]), entry["dimension"], str(entry["value"])))
+    return {
+        "current": now_total,
+        "previous": before_total,
+        "change": now_total - before_total,
+        "change_pct": (now_total - before_total) / before_total * 100 if before_total else None,
+        "by_kind": {kind: now_kinds.get(kind, ZERO) - before_kinds.get(kind, ZERO) for kind in kinds},
+        "drivers": drivers[:limit],
+    }
+
+
+def month_end_forecast(
+    session: Session,
+    *,
+    today: date,
+    tz: tzinfo,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    kinds: Sequence[str] = COST_KINDS,
+) -> dict:
+    """Forecast this month's spend from its run rate.
+
+    Method: actual spend from the first of the month up to the end of yesterday (local
+    days), plus the run rate times the days left including today. The run rate is the mean
+    daily spend of the last 7 complete days (fewer at the start of a month's data, and
+    days of the previous month count too). Today is left out of both because its usage is
+    usually not fully imported yet. On the first of the month, actual spend is zero.
+    """
+    month_start = today.replace(day=1)
+    month_end = month_start + relativedelta(months=1)
+    days_in_month = (month_end - month_start).days
+    days_left = (month_end - today).days
+
+    def local(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+    actual = ZERO
+    if today > month_start:
+        rows = spend_by(session, start=local(month_start), end=local(today), filters=filters, kinds=kinds)
+        actual = rows[0].total if rows else ZERO
+    window_start = today - timedelta(days=RUN_RATE_DAYS)
+    days = daily_spend(session, start=local(window_start), end=local(today), filters=filters, kinds=kinds, tz=tz)
+    run_rate = sum((amount for _, amount in days), ZERO) / RUN_RATE_DAYS
+    forecast = actual + run_rate * days_left
+    return {
+        "month": month_start.isoformat()[:7],
+        "actual_to_yesterday": actual,
+        "run_rate_per_day": run_rate.quantize(_CENT, ROUND_HALF_EVEN),
+        "run_rate_days": RUN_RATE_DAYS,
+        "days_left": days_left,
+        "days_in_month": days_in_month,
+        "forecast": forecast.quantize(_CENT, ROUND_HALF_EVEN),
+        "daily": days,
+    }

@@ -1,0 +1,164 @@
+"""Cost questions in plain English: `answer_question` parses, queries and renders one answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from bot import messages
+from bot.answers import Presentation, render
+from bot.answers.format import escape
+from bot.questions import answering
+from bot.questions.parser import Query, parse
+from bot.queries.vocabulary import latest_usage, stored_values
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Answer", "answer_question", "parse_question"]
+
+
+@dataclass
+class Answer:
+    """A rendered answer: plain text, Block Kit blocks, an optional PNG chart, the structured
+    result and follow-up questions."""
+
+    text: str
+    blocks: list[dict]
+    chart_png: bytes | None = None
+    data: dict = field(default_factory=dict)
+    follow_ups: list[str] = field(default_factory=list)
+
+
+def parse_question(session: Session, question: str, *, settings, clock) -> Query:
+    """Parse `question` against the values stored in the database, with "today" from `clock`."""
+    today = clock.now().astimezone(settings.tz).date()
+    return parse(question, vocabulary=stored_values(session), today=today, tz_name=settings.timezone)
+
+
+def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True) -> Answer:
+    """Answer one cost question. Questions that cannot be parsed get help with examples that
+    fit the stored data; near misses get a did-you-mean and no numbers."""
+    began = time.perf_counter()
+    vocabulary = stored_values(session)
+    today = clock.now().astimezone(settings.tz).date()
+    query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone)
+    freshness = latest_usage(session)
+    freshness_text = freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if freshness else messages.NO_USAGE_IMPORTED
+
+    data: dict[str, Any] = {
+        "question": question,
+        "query": query.as_dict(),
+        "timezone": settings.timezone,
+        "data_up_to": freshness.isoformat() if freshness else None,
+        "notes": list(query.notes),
+    }
+    if query.period is not None:
+        data["period"] = query.period.as_dict(settings.tz)
+    if query.compare_to is not None:
+        data["compare_to"] = query.compare_to.as_dict(settings.tz)
+
+    points = None
+    if query.suggestions or query.unknown:
+        presentation, follow_ups = _did_you_mean(query)
+    elif query.intent == "help":
+        presentation, follow_ups = _help(query, vocabulary, today, freshness is None)
+    elif query.intent == "budgets":
+        presentation, follow_ups = None, list(_follow_ups("budgets", query))
+        text, blocks = _budgets(session, settings, clock)
+        data["result"] = {"text": text}
+        logger.info("question answered intent=budgets ms=%.0f", (time.perf_counter() - began) * 1000)
+        return Answer(text, blocks, None, data, follow_ups)
+    else:
+        presentation, result, points = _run(session, query, settings, today)
+        data["result"] = answering.jsonable(result)
+        follow_ups = _follow_ups(query.intent, query)
+
+    if query.period is not None and query.intent != "help":
+        presentation.scope.insert(0, messages.STATED_SCOPE.format(
+            period=query.period.describe(), filters=answering.scope_text(query), timezone=settings.timezone,
+            freshness=freshness_text))
+        if query.compare_to is not None:
+            presentation.scope.insert(1, f"compared with {query.compare_to.describe()}")
+    presentation.scope.extend(query.notes)
+    presentation.follow_ups = follow_ups
+    text, blocks = render(presentation)
+
+    chart_png = None
+    if chart and points and len(points) > 1:
+        from bot.answers.chart import bar_chart
+
+        chart_png = bar_chart(points, title=presentation.headline.replace("*", "")[:120])
+    logger.info("question answered intent=%s groups=%s ms=%.0f", query.intent, len(data.get("result", {}).get("rows", []) or [])
+                if isinstance(data.get("result"), dict) else 0, (time.perf_counter() - began) * 1000)
+    return Answer(text, blocks, chart_png, data, follow_ups)
+
+
+def _run(session: Session, query: Query, settings, today: date):
+    tz = settings.tz
+    period_text = query.period.label if query.period.label.startswith(("last", "this", "since")) or \
+        query.period.label in ("today", "yesterday") else f"in {query.period.label}"
+    if query.intent == "forecast":
+        return answering.answer_forecast(session, query, tz=tz, today=today)
+    if query.intent == "tiers":
+        return answering.answer_tiers(session, query, tz=tz, period_text=period_text, mapping_file=settings.mapping_file)
+    handler = {
+        "spend": answering.answer_spend,
+        "top": answering.answer_top,
+        "compare": answering.answer_compare,
+        "cost_per_success": answering.answer_cost_per_success,
+        "retries": answering.answer_retries,
+        "gpu": answering.answer_gpu,
+        "tokens": answering.answer_tokens,
+    }[query.intent]
+    return handler(session, query, tz=tz, period_text=period_text)
+
+
+def _follow_ups(intent: str, query: Query) -> list[str]:
+    period = query.period.label if query.period is not None and not query.period.label.startswith("since") else "last month"
+    if query.period is not None and query.period.label[:1].isupper():
+        period = f"in {query.period.label}"
+    return [template.format(period=period) for template in messages.FOLLOW_UPS.get(intent, ())][:2]
+
+
+def _did_you_mean(query: Query) -> tuple[Presentation, list[str]]:
+    lines = list(query.unknown)
+    if query.suggestions:
+        headline = messages.DID_YOU_MEAN.format(suggestions=" and ".join(f"*{escape(s)}*" for s in query.suggestions))
+        period = f" {query.period.label}" if query.period is not None else ""
+        follow_ups = [f"spend for {suggestion}{period}" for suggestion in query.suggestions[:2]]
+    else:
+        headline, lines = lines[0], lines[1:]
+        follow_ups = ["spend by team last month", "help"]
+    return Presentation(escape(headline) if not query.suggestions else headline, None, [escape(line) for line in lines]), follow_ups
+
+
+def _help(query: Query, vocabulary: dict[str, list[str]], today: date, empty: bool) -> tuple[Presentation, list[str]]:
+    lines = []
+    if query.problem:
+        lines.append(escape(messages.HELP_UNPARSED.format(problem=query.problem)))
+    if empty:
+        lines.append(messages.HELP_NO_DATA)
+    fill = {
+        "team": (vocabulary.get("team") or ["search"])[0],
+        "feature": (vocabulary.get("feature") or ["checkout-assistant"])[0],
+        "provider": (vocabulary.get("provider") or ["openai"])[0],
+        "month": today.replace(day=1).strftime("%B"),
+    }
+    examples = [template.format(**fill) for template in messages.HELP_EXAMPLES]
+    headline = "\n".join([*lines, messages.HELP_INTRO])
+    body = "\n".join(f"• {escape(example)}" for example in examples)
+    return Presentation(headline, None, [body]), examples[:2]
+
+
+def _budgets(session: Session, settings, clock) -> tuple[str, list[dict]]:
+    try:
+        from bot.budgets.report import budgets_message
+    except ImportError:
+        text = messages.BUDGETS_UNAVAILABLE
+        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return budgets_message(session, settings=settings, clock=clock)

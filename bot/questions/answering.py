@@ -1,0 +1,253 @@
+"""Run a parsed question's queries and turn the result into a presentation and plain data.
+
+One function per intent. Each returns (presentation, result data, chart points or None).
+Every answer states its period, filters, time zone and how fresh the data is.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from bot import messages
+from bot.answers import Presentation
+from bot.answers.format import count, escape, money, percent, signed_money
+from bot.queries.gpu import gpu_utilization
+from bot.queries.outcomes import cost_per_success
+from bot.queries.spend import TIME_GRAINS, ZERO, spend_by
+from bot.queries.trends import change_between, month_end_forecast, top_spenders
+from bot.queries.usage import retry_overhead, tier_mix, traffic_by
+from bot.questions.parser import Query
+
+logger = logging.getLogger(__name__)
+
+KIND_LABELS = {"llm": "LLM", "tools": "tools", "gpu": "GPU", "review": "review", "other": "other"}
+DIMENSION_LABELS = {"service_tier": "tier", "gpu_model": "GPU model", "feature": "feature"}
+
+
+def label(dimension: str) -> str:
+    return DIMENSION_LABELS.get(dimension, dimension)
+
+
+def scope_text(query: Query) -> str:
+    """Return the filters as words ("team search, model gpt-5"), or "all spend"."""
+    parts = [f"{label(name)} {' or '.join(str(value) for value in values)}" for name, values in query.filters.items()]
+    if query.kinds:
+        parts.append(" and ".join(KIND_LABELS[kind] for kind in query.kinds) + " spend only")
+    return ", ".join(parts) or messages.NO_FILTERS
+
+
+def headline_scope(query: Query) -> str:
+    """Return the escaped subject of a headline: "Team search" or "All teams"."""
+    if not query.filters:
+        return "Everyone"
+    return escape(scope_text(query)).capitalize() if not query.kinds else escape(scope_text(query))
+
+
+def jsonable(value: Any) -> Any:
+    """Convert Decimals, dates and dataclass-like rows into JSON-ready values (Decimals as strings)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
+
+
+def _kinds(query: Query) -> tuple[str, ...]:
+    from bot.queries.spend import COST_KINDS
+
+    return tuple(query.kinds) or COST_KINDS
+
+
+def _unpriced_line(rows: int) -> list[str]:
+    return [messages.UNPRICED_ROWS.format(count=count(rows))] if rows else []
+
+
+def answer_spend(session: Session, query: Query, *, tz, period_text: str):
+    start, end = query.period.bounds(tz)
+    kinds = _kinds(query)
+    rows = spend_by(session, start=start, end=end, filters=query.filters, group_by=query.group_by, kinds=kinds, tz=tz)
+    total = sum((row.total for row in rows), ZERO)
+    unpriced = sum(row.unpriced_rows for row in rows)
+    headline = messages.SPEND_HEADLINE.format(scope=headline_scope(query), total=money(total), period=period_text)
+    grain = next((name for name in query.group_by if name in TIME_GRAINS), None)
+    table = None
+    shown_kinds = [kind for kind in kinds if any(row.by_kind.get(kind) for row in rows)]
+    if query.group_by:
+        header = [" / ".join(label(name) for name in query.group_by), *[KIND_LABELS[k] for k in shown_kinds], "total"]
+        table = [header]
+        for row in rows:
+            name = " / ".join("(unallocated)" if value is None else str(value) for value in row.group.values())
+            table.append([name, *[money(row.by_kind[k]) for k in shown_kinds], money(row.total)])
+    elif rows:
+        table = [["kind", "spend", "share"]]
+        for kind in shown_kinds:
+            table.append([KIND_LABELS[kind], money(rows[0].by_kind[kind]), percent(rows[0].by_kind[kind] / total if total else 0)])
+    if not rows:
+        headline = messages.NO_SPEND.format(scope=f"{escape(scope_text(query))} {period_text}")
+    points = [(row.group[grain], row.total) for row in rows] if grain and len(query.group_by) == 1 else None
+    data = {"total": total, "unpriced_rows": unpriced,
+            "rows": [{"group": row.group, "by_kind": row.by_kind, "total": row.total, "unpriced_rows": row.unpriced_rows}
+                     for row in rows]}
+    return Presentation(headline, table, _unpriced_line(unpriced)), data, points
+
+
+def answer_top(session: Session, query: Query, *, tz, period_text: str):
+    start, end = query.period.bounds(tz)
+    dimension = query.group_by[0]
+    result = top_spenders(session, start=start, end=end, dimension=dimension, limit=query.top or 5,
+                          filters=query.filters, kinds=_kinds(query))
+    headline = messages.TOP_HEADLINE.format(count=len(result["rows"]), dimension=label(dimension) + "s",
+                                            period=period_text, total=money(result["total"]))
+    table = [[label(dimension), "spend", "share"]]
+    for row in result["rows"]:
+        table.append(["(unallocated)" if row["value"] is None else row["value"], money(row["cost"]), percent(row["share"])])
+    if result["others"]["groups"]:
+        table.append([f"{result['others']['groups']} others", money(result["others"]["cost"]),
+                      percent(result["others"]["cost"] / result["total"] if result["total"] else 0)])
+    return Presentation(headline, table, _unpriced_line(result["unpriced_rows"])), result, None
+
+
+def answer_compare(session: Session, query: Query, *, tz, period_text: str):
+    current = query.period.bounds(tz)
+    previous = query.compare_to.bounds(tz)
+    result = change_between(session, current=current, previous=previous, filters=query.filters, kinds=_kinds(query))
+    previous_text = query.compare_to.describe()
+    if result["previous"]:
+        direction = "up" if result["change"] > 0 else "down" if result["change"] < 0 else "unchanged,"
+        headline = messages.COMPARE_HEADLINE.format(
+            scope=headline_scope(query), current=money(result["current"]), period=period_text, direction=direction,
+            change=money(abs(result["change"])), percent=f"{result['change_pct']:+.1f}%",
+            previous=money(result["previous"]), previous_period=previous_text)
+    else:
+        headline = messages.COMPARE_NO_BASE.format(scope=headline_scope(query), current=money(result["current"]),
+                                                   period=period_text, previous_period=previous_text)
+    table = [["driver", "before", "after", "change"]]
+    for driver in result["drivers"]:
+        name = f"{label(driver['dimension'])} {'(unallocated)' if driver['value'] is None else driver['value']}"
+        table.append([name, money(driver["before"]), money(driver["after"]), signed_money(driver["change"])])
+    kinds = ", ".join(f"{KIND_LABELS[kind]} {signed_money(change)}" for kind, change in result["by_kind"].items() if change)
+    lines = [f"By kind: {kinds}."] if kinds else []
+    return Presentation(headline, table if result["drivers"] else None, lines), result, None
+
+
+def answer_cost_per_success(session: Session, query: Query, *, tz, period_text: str):
+    start, end = query.period.bounds(tz)
+    rows = cost_per_success(session, start=start, end=end, filters=query.filters)
+    rows = [row for row in rows if row.runs or row.spend]
+    headline = messages.COST_PER_SUCCESS_HEADLINE.format(period=period_text)
+    table = [["workflow", "spend", "successes", "success rate", "per success"]]
+    for row in rows:
+        table.append(["(unallocated)" if row.group["feature"] is None else row.group["feature"], money(row.spend),
+                      count(row.succeeded), percent(row.success_rate), money(row.cost_per_success)])
+    lines = ["Workflows without outcome rows show n/a: import outcomes with the outcomes CSV to see their cost per success."] \
+        if any(row.cost_per_success is None for row in rows) else []
+    return Presentation(headline, table if rows else None, lines), {"rows": rows}, None
+
+
+def answer_retries(session: Session, query: Query, *, tz, period_text: str):
+    start, end = query.period.bounds(tz)
+    group_by = [name for name in query.group_by if name not in TIME_GRAINS] or ["feature"]
+    rows = retry_overhead(session, start=start, end=end, filters=query.filters, group_by=group_by)
+    retry_cost = sum((row["retry_cost"] for row in rows), ZERO)
+    failure_cost = sum((row["failure_cost"] for row in rows), ZERO)
+    cost = sum((row["cost"] for row in rows), ZERO)
+    headline = messages.RETRIES_HEADLINE.format(retry_cost=money(retry_cost), share=percent(retry_cost / cost if cost else 0),
+                                                period=period_text, failure_cost=money(failure_cost))
+    table = [[" / ".join(label(name) for name in group_by), "requests", "retry rate", "retry cost", "failed cost"]]
+    for row in rows:
+        name = " / ".join("(unallocated)" if value is None else str(value) for value in row["group"].values())
+        table.append([name, count(row["requests"]), percent(row["retry_rate"]), money(row["retry_cost"]), money(row["failure_cost"])])
+    lines = ["Estimate: a retried or failed request is taken to cost the average request of its model."]
+    result = {"retry_cost": retry_cost, "failure_cost": failure_cost, "llm_cost": cost, "rows": rows}
+    return Presentation(headline, table if rows else None, lines), result, None
+
+
+def _non_interactive_features(mapping_file: Path | None) -> list[str] | None:
+    """Return features marked interactive: false in the mapping file, or None when none are."""
+    try:
+        from bot.mapping import MappingError, load_mapping
+    except ImportError:  # NOTE: the mapping module is optional in a partial installation
+        return None
+    try:
+        mapping = load_mapping(mapping_file)
+    except MappingError as exc:
+        logger.warning("mapping file %s is invalid, tier savings assume every feature could wait: %s", mapping_file, exc)
+        return None
+    names = sorted(name for name, attributes in mapping.features.items() if attributes.get("interactive") is False)
+    return names or None
+
+
+def answer_tiers(session: Session, query: Query, *, tz, period_text: str, mapping_file: Path | None):
+    start, end = query.period.bounds(tz)
+    eligible = _non_interactive_features(mapping_file)
+    result = tier_mix(session, start=start, end=end, filters=query.filters, non_interactive=eligible)
+    headline = messages.TIERS_HEADLINE.format(period=period_text, saving=money(result["batch_saving"]))
+    table = [["tier", "requests", "spend", "share"]]
+    for row in result["tiers"]:
+        table.append([row["tier"], count(row["requests"]), money(row["cost"]), percent(row["share"])])
+    if eligible is None:
+        lines = [messages.TIERS_ELIGIBLE_ALL]
+    else:
+        lines = [messages.TIERS_ELIGIBLE_SOME.format(features=", ".join(escape(name) for name in eligible))]
+    return Presentation(headline, table if result["tiers"] else None, lines), result, None
+
+
+def answer_gpu(session: Session, query: Query, *, tz, period_text: str):
+    start, end = query.period.bounds(tz)
+    rows = gpu_utilization(session, start=start, end=end, filters=query.filters)
+    if not rows:
+        return Presentation(messages.GPU_NONE.format(period=period_text)), {"rows": []}, None
+    cost = sum((row["cost"] for row in rows), ZERO)
+    idle = sum((row["idle_cost"] or ZERO for row in rows), ZERO)
+    headline = messages.GPU_HEADLINE.format(period=period_text, cost=money(cost), idle=money(idle))
+    table = [["host", "GPU", "GPU-hours", "utilization", "cost", "idle cost"]]
+    for row in rows:
+        utilization = "n/a" if row["utilization_pct"] is None else f"{row['utilization_pct']:.1f}%"
+        table.append([row["host"], row["gpu_model"], f"{row['gpu_hours']:.1f}", utilization, money(row["cost"]),
+                      money(row["idle_cost"])])
+    unpriced = sum(row["unpriced_samples"] for row in rows)
+    lines = ["Idle cost = cost × (1 − mean utilization); utilization is time-weighted over the samples.",
+             *_unpriced_line(unpriced)]
+    return Presentation(headline, table, lines), {"cost": cost, "idle_cost": idle, "rows": rows}, None
+
+
+def answer_forecast(session: Session, query: Query, *, tz, today: date):
+    result = month_end_forecast(session, today=today, tz=tz, filters=query.filters, kinds=_kinds(query))
+    headline = messages.FORECAST_HEADLINE.format(
+        scope=headline_scope(query), forecast=money(result["forecast"]), month=result["month"],
+        actual=money(result["actual_to_yesterday"]), rate=money(result["run_rate_per_day"]),
+        days=result["run_rate_days"], left=result["days_left"])
+    points = [(day.isoformat(), amount) for day, amount in result["daily"]]
+    return Presentation(headline, None, [messages.FORECAST_METHOD]), result, points
+
+
+def answer_tokens(session: Session, query: Query, *, tz, period_text: str):
+    start, end = query.period.bounds(tz)
+    group_by = [name for name in query.group_by if name not in TIME_GRAINS]
+    rows = traffic_by(session, start=start, end=end, filters=query.filters, group_by=group_by)
+    totals = {name: sum(getattr(row, name) for row in rows)
+              for name in ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "retries")}
+    headline = messages.TOKENS_HEADLINE.format(scope=headline_scope(query), requests=count(totals["requests"]),
+                                               period=period_text, input=count(totals["input_tokens"]),
+                                               cached=count(totals["cached_input_tokens"]),
+                                               output=count(totals["output_tokens"]))
+    table = None
+    if group_by and rows:
+        table = [[" / ".join(label(name) for name in group_by), "requests", "input", "cached", "output"]]
+        for row in rows:
+            name = " / ".join("(unallocated)" if value is None else str(value) for value in row.group.values())
+            table.append([name, count(row.requests), count(row.input_tokens), count(row.cached_input_tokens),
+                          count(row.output_tokens)])
+    return Presentation(headline, table), {"totals": totals, "rows": rows}, None

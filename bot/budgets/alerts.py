@@ -85,15 +85,9 @@ def plan_alert(
     """
     budget = status.budget
     snoozed = snooze is not None and snooze.until > now
-    held_back = False
 
     crossed = status.crossed(status.spent)
     new_actual = [pct for pct in crossed if (pct, ACTUAL) not in recorded]
-    if snoozed and new_actual:
-        audible = [pct for pct in new_actual if pct > snooze.threshold_pct]
-        held_back = len(audible) < len(new_actual)
-        new_actual = audible
-
     new_forecast: list[int] = []
     if budget.forecast_alerts:
         reached = [pct for pct in forecast_thresholds(budget) if status.forecast * 100 >= budget.amount_usd * pct]
@@ -101,20 +95,21 @@ def plan_alert(
             pct for pct in reached
             if pct not in crossed and (pct, FORECAST) not in recorded and (pct, ACTUAL) not in recorded
         ]
-        if snoozed and new_forecast:
-            held_back = True
-            new_forecast = []
 
-    if new_actual:
-        top = max(new_actual)
+    audible = [pct for pct in new_actual if not snoozed or pct > snooze.threshold_pct]
+    if audible:
+        top = max(audible)
+        # The message names the highest crossing and shows the forecast, so the lower
+        # crossings and any forecast crossing are recorded as covered by it.
         covered = [(pct, ACTUAL) for pct in new_actual if pct != top]
-        # The actual alert shows the forecast, so a forecast crossing in the same check is named there.
         covered += [(pct, FORECAST) for pct in new_forecast]
-        return AlertPlan(status, top, ACTUAL, covered), held_back
+        return AlertPlan(status, top, ACTUAL, covered), False
+    if snoozed and (new_actual or new_forecast):
+        return None, True
     if new_forecast:
         top = max(new_forecast)
-        return AlertPlan(status, top, FORECAST, [(pct, FORECAST) for pct in new_forecast if pct != top]), held_back
-    return None, held_back
+        return AlertPlan(status, top, FORECAST, [(pct, FORECAST) for pct in new_forecast if pct != top]), False
+    return None, False
 
 
 def run_check(
@@ -196,10 +191,15 @@ def _insert_alert(
     )
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(BudgetAlert).values(**values).on_conflict_do_nothing(
-        index_elements=["budget_name", "period_start", "threshold_pct", "kind"]
+    statement = (
+        insert(BudgetAlert)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["budget_name", "period_start", "threshold_pct", "kind"])
+        .returning(BudgetAlert.id)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+    # RETURNING tells inserted from skipped on both databases; rowcount is -1 on
+    # PostgreSQL with psycopg 3 and SQLAlchemy 2.1 when the insert returns rows.
+    return session.execute(statement).first() is not None
 
 
 def _recorded_alerts(session: Session, statuses: list[BudgetStatus]) -> dict[tuple[str, datetime], set[tuple[int, str]]]:

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "bot.cli.db",
     "bot.cli.budgets",
     "bot.cli.worker",
+    "bot.cli.ingest",
 ]
 
 

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,12 @@ ProgressCallback = Callable[[int, int], None]  # (bytes read, rows read)
 
 @dataclass
 class ImportSummary:
-    """The outcome of one file's import, as stored in its ImportRun row."""
+    """The outcome of one file's import, as stored in its ImportRun row.
+
+    `rows_read` and `rows_rejected` count source rows; `rows_imported` and `rows_duplicate`
+    count stored records, and one source row may give two (an Anthropic usage row with web
+    searches gives an LLM row and a tool row).
+    """
 
     path: str
     format: str
@@ -58,6 +63,7 @@ class ImportSummary:
     rows_duplicate: int = 0
     rows_rejected: int = 0
     rejects_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # assumptions the parser made, from ParseContext
 
     def line(self) -> str:
         text = (
@@ -81,21 +87,23 @@ def import_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_errors: int = DEFAULT_MAX_ERRORS,
     on_progress: ProgressCallback | None = None,
+    options: dict[str, Any] | None = None,
 ) -> ImportSummary:
     """Import `path` in one transaction and return its counts; raise `ImportFailed` on bad input."""
     clock = clock or SystemClock()
     head = _read_head(path)
     fmt = choose_format(path, head, format_name)
-    context = ParseContext(path=path, mapping=mapping, prices=pricer)
+    context = ParseContext(path=path, mapping=mapping, prices=pricer, options=dict(options or {}))
     logger.info("import started path=%s format=%s", path, fmt.name)
 
     with engine.connect() as connection, connection.begin() as transaction:
         import_id = _start_run(connection, path, fmt.name, clock)
-        summary = ImportSummary(path=str(path), format=fmt.name, import_id=import_id)
+        summary = ImportSummary(path=str(path), format=fmt.name, import_id=import_id, warnings=context.warnings)
         writers: dict[type[SQLModel], _TableWriter] = {}
         errors: list[RowError] = []
         rejects = _RejectsFile(path) if skip_bad_rows else None
         fatal = False
+        last_raw: Any = None
         try:
             for item in _parse(fmt.parse, context):
                 if isinstance(item, RowError):
@@ -108,7 +116,9 @@ def import_file(
                     if len(errors) >= max_errors:
                         break
                     continue
-                summary.rows_read += 1
+                if item.raw is None or item.raw is not last_raw:
+                    summary.rows_read += 1  # one source row may give several records
+                last_raw = item.raw
                 if errors:
                     continue  # the file has failed; keep reading only to list more errors
                 writer = writers.get(item.table)

@@ -1,0 +1,188 @@
+"""`costbot import`, `costbot prices missing` and `costbot reconcile`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import typer
+from sqlmodel import Session
+
+from bot import db
+from bot.settings import get_settings
+
+# Errors printed per file before the rest are cut off; the import stops reading there too.
+MAX_ERRORS_SHOWN = 20
+
+
+def _load_mapping(settings):
+    from bot.mapping import MappingError, load_mapping
+
+    try:
+        return load_mapping(settings.mapping_file)
+    except MappingError as exc:
+        typer.echo(f"costbot: invalid mapping file:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _load_pricer(settings):
+    from bot.pricing import load_pricer
+    from bot.pricing.overrides import OverridesError
+
+    try:
+        return load_pricer(settings.price_overrides_file)
+    except OverridesError as exc:
+        typer.echo(f"costbot: invalid price overrides file:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _parse_day(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import")
+    def import_(
+        files: list[Path] = typer.Argument(..., help="Export files to import.", show_default=False),
+        format_name: str | None = typer.Option(None, "--format", help="Format name; detected from the content when omitted."),
+        skip_bad_rows: bool = typer.Option(
+            False, "--skip-bad-rows", help="Import the good rows and write the bad ones to FILE.rejects.csv."
+        ),
+    ) -> None:
+        """Import usage and cost exports. A file with a bad row imports nothing unless --skip-bad-rows.
+
+        Formats: OpenAI usage and costs, Anthropic usage and cost reports, LiteLLM spend logs,
+        FOCUS, nvidia-smi, DCGM, and the outcomes and tools CSVs (see --format with a wrong name
+        for the list).
+
+        Example: costbot import usage_completions.json costs.json --skip-bad-rows
+        """
+        from bot.ingest.base import ImportFailed
+        from bot.ingest.loader import import_file
+
+        settings = get_settings()
+        mapping = _load_mapping(settings)
+        pricer = _load_pricer(settings)
+        engine = db.get_engine()
+        failed = 0
+        for path in files:
+            try:
+                with _progress(path) as on_progress:
+                    summary = import_file(
+                        path, engine=engine, format_name=format_name, skip_bad_rows=skip_bad_rows,
+                        mapping=mapping, pricer=pricer, max_errors=MAX_ERRORS_SHOWN, on_progress=on_progress,
+                    )  # fmt: skip
+            except ImportFailed as exc:
+                failed += 1
+                for error in exc.errors:
+                    typer.echo(str(error), err=True)
+                typer.echo(f"{path}: nothing imported; fix the rows above or rerun with --skip-bad-rows", err=True)
+                continue
+            typer.echo(summary.line())
+        if failed:
+            raise typer.Exit(1)
+
+    prices_app = typer.Typer(help="Inspect model prices.", no_args_is_help=True)
+
+    @prices_app.command("missing")
+    def missing() -> None:
+        """List models whose usage is stored without a price, with row counts and tokens.
+
+        Add them to the price overrides file (COSTBOT_PRICE_OVERRIDES_FILE) and import again.
+
+        Example: costbot prices missing
+        """
+        from bot.pricing.reports import missing_prices, unpriced_tool_rows
+
+        with Session(db.get_engine()) as session:
+            rows = missing_prices(session)
+            tools = unpriced_tool_rows(session)
+        if not rows:
+            typer.echo("every LLM usage row has a price")
+        else:
+            table = [("provider", "model", "rows", "requests", "input tokens", "output tokens")]
+            table += [(row.provider, row.model or "(no model in export)", str(row.rows), str(row.requests),
+                       str(row.input_tokens), str(row.output_tokens)) for row in rows]
+            _print_table(table)
+        if tools:
+            typer.echo(f"{tools} tool usage rows have no price either (tools the export gives no model or rate for)")
+
+    app.add_typer(prices_app, name="prices")
+
+    @app.command("reconcile")
+    def reconcile_(
+        start: str | None = typer.Option(None, "--start", help="First UTC day, YYYY-MM-DD (default: all)."),
+        end: str | None = typer.Option(None, "--end", help="Day after the last, YYYY-MM-DD (default: all)."),
+        provider: list[str] | None = typer.Option(None, "--provider", help="Only this provider; repeatable."),
+    ) -> None:
+        """Show reported vs priced cost per provider and UTC day, and the gap between them.
+
+        A large gap points at a wrong or missing price, or at usage not imported.
+
+        Example: costbot reconcile --start 2026-11-01 --end 2026-11-08 --provider openai
+        """
+        from bot.pricing.reports import reconcile
+
+        with Session(db.get_engine()) as session:
+            rows = reconcile(session, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), providers=provider)
+        if not rows:
+            typer.echo("no reported costs in this period; import an OpenAI Costs API or Anthropic cost report export")
+            return
+        table = [("day", "provider", "reported USD", "priced USD", "gap USD", "gap %", "unpriced rows")]
+        for row in rows:
+            table.append((
+                row.day.isoformat(), row.provider,
+                _usd(row.reported_usd) if row.reported_usd is not None else "(none)",
+                _usd(row.priced_usd),
+                _usd(row.gap_usd) if row.gap_usd is not None else "-",
+                f"{row.gap_pct:.1f}" if row.gap_pct is not None else "-",
+                str(row.unpriced_rows),
+            ))  # fmt: skip
+        _print_table(table)
+
+
+def _usd(amount) -> str:
+    return f"{amount:,.4f}"
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(width) if index < 2 else cell.rjust(width) for index, (cell, width) in enumerate(zip(row, widths))]
+        typer.echo("  ".join(cells).rstrip())
+
+
+class _progress:
+    """A rich progress bar over the file's bytes on a terminal; nothing in a pipe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bar = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[rows]} rows"),
+            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self.bar.start()
+        task = self.bar.add_task(self.path.name, total=self.path.stat().st_size if self.path.is_file() else None, rows=0)
+
+        def update(done: int, rows: int) -> None:
+            self.bar.update(task, completed=done, rows=rows)
+
+        return update
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
@@ -112,10 +112,11 @@ class Worker:
         """
         spec = self.specs[job_id]
         now = self.clock.now()
-        scheduled_at = latest_fire_time(self.trigger(job_id), now)
-        if scheduled_at is None:
+        latest = latest_fire_time(self.trigger(job_id), now)
+        if latest is None:
             logger.info("job not due job=%s now=%s", job_id, now.isoformat())
             return RunResult(job_id, "skipped", None)
+        scheduled_at = latest.astimezone(timezone.utc)
 
         with Session(self.engine, expire_on_commit=False) as session:
             if not claim_run(session, job_id, scheduled_at=scheduled_at, holder=self.holder, now=now, ttl=spec.lease):
@@ -167,7 +168,7 @@ class Worker:
         missed = set(self.missed_jobs())
         now = self.clock.now()
         for job_id in self.specs:
-            options: dict[str, Any] = {}
+            options: dict[str, Any] = dict(JOB_DEFAULTS)
             if job_id in missed:
                 options["next_run_time"] = now
             scheduler.add_job(self.run, self.trigger(job_id), args=[job_id], id=job_id, name=job_id, **options)

@@ -21,9 +21,11 @@ app = typer.Typer(
 # Modules under bot.cli that define `register(app)`. Each adds the commands of one concept.
 COMMAND_MODULES = [
     "bot.cli.db",
+    "bot.cli.ask",
     "bot.cli.budgets",
     "bot.cli.worker",
     "bot.cli.ingest",
+    "bot.cli.demo_data",
 ]
 
 

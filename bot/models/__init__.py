@@ -1,6 +1,7 @@
 """All SQLModel tables; importing this package registers them on `SQLModel.metadata`."""
 
 from bot.models.base import DIMENSIONS
+from bot.models.rollups import RollupState, UsageRollup
 from bot.models.operations import BudgetAlert, BudgetSnooze, Finding, JobLease, OutboxMessage, SlackEventSeen
 from bot.models.usage import (
     COST_PRICED,
@@ -33,6 +34,8 @@ __all__ = [
     "Outcome",
     "OutboxMessage",
     "ReportedCost",
+    "RollupState",
     "SlackEventSeen",
     "ToolUsage",
+    "UsageRollup",
 ]

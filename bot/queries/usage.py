@@ -11,7 +11,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.models import LlmUsage
+from bot.models import LlmUsage, UsageRollup
+from bot.queries import rollups
 from bot.queries.sources import Source, applies, check_names, filtered_select, sources
 from bot.queries.spend import ZERO, check_period, spend_by
 
@@ -63,14 +64,18 @@ def traffic_by(
     source = _llm_source(dialect)
     if not applies(source, filters):
         return []
-    measures = [
-        sa.func.sum(getattr(LlmUsage, name)).label(name)
-        for name in ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "retries", "failed_requests")
-    ]
-    measures.append(sa.func.sum(LlmUsage.cost_usd).label("cost"))
-    measures.append(sa.func.sum(sa.case((LlmUsage.cost_usd.is_(None), 1), else_=0)).label("unpriced"))
-    query = filtered_select(source, measures, start=start, end=end, filters=filters, group_by=group_by,
-                            hourly=False, dialect=dialect)
+    counted = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "retries", "failed_requests")
+    rollup_measures = [sa.func.sum(getattr(UsageRollup, name)).label(name) for name in counted]
+    rollup_measures.append(sa.func.sum(UsageRollup.cost_usd).label("cost"))
+    rollup_measures.append(sa.func.sum(UsageRollup.unpriced_rows).label("unpriced"))
+    query = rollups.traffic_select(source, rollup_measures, start=start, end=end, filters=filters,
+                                   group_by=group_by, session=session)
+    if query is None:
+        measures = [sa.func.sum(getattr(LlmUsage, name)).label(name) for name in counted]
+        measures.append(sa.func.sum(LlmUsage.cost_usd).label("cost"))
+        measures.append(sa.func.sum(sa.case((LlmUsage.cost_usd.is_(None), 1), else_=0)).label("unpriced"))
+        query = filtered_select(source, measures, start=start, end=end, filters=filters, group_by=group_by,
+                                hourly=False, dialect=dialect)
     result = []
     for row in session.execute(query):
         values = row._mapping

@@ -15,6 +15,7 @@ from bot.answers import Presentation, render
 from bot.answers.format import escape
 from bot.questions import answering
 from bot.questions.parser import Query, parse
+from bot.queries import rollups
 from bot.queries.vocabulary import latest_usage, stored_values
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ def parse_question(session: Session, question: str, *, settings, clock) -> Query
 def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True) -> Answer:
     """Answer one cost question. Questions that cannot be parsed get help with examples that
     fit the stored data; near misses get a did-you-mean and no numbers."""
+    session.info[rollups.PINNED_KEY] = rollups.is_current(session)
+    try:
+        return _answer(session, question, settings=settings, clock=clock, chart=chart)
+    finally:
+        session.info.pop(rollups.PINNED_KEY, None)
+
+
+def _answer(session: Session, question: str, *, settings, clock, chart: bool) -> Answer:
     began = time.perf_counter()
     vocabulary = stored_values(session)
     today = clock.now().astimezone(settings.tz).date()

@@ -1,0 +1,71 @@
+"""`costbot ask …` and `costbot rollups …`: cost questions from the terminal, and the rollups behind them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from bot.clock import FixedClock, SystemClock
+from bot.db import session_scope
+from bot.settings import get_settings
+
+
+def _parse_at(value: str | None):
+    if value is None:
+        return SystemClock()
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"invalid timestamp {value!r}; use RFC 3339, e.g. 2026-11-20T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"timestamp {value!r} has no time zone; add Z or an offset such as +01:00")
+    return FixedClock(moment.astimezone(timezone.utc))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ask")
+    def ask(
+        question: str = typer.Argument(..., help="The cost question, in quotes."),
+        as_json: bool = typer.Option(False, "--json", help="Print the structured query and result as JSON instead of text."),
+        chart: Path | None = typer.Option(None, "--chart", help="Write the answer's chart (PNG) to this file, when it has one."),
+        at: str | None = typer.Option(None, "--at", help="Answer as if now were this RFC 3339 time (periods like 'last week' start from it)."),
+    ) -> None:
+        """Answer a cost question from the imported usage and print the answer.
+
+        Example: costbot ask "how much did we spend last week by team"
+        """
+        from bot.questions import answer_question
+
+        clock = _parse_at(at)
+        settings = get_settings()
+        with session_scope() as session:
+            answer = answer_question(session, question, settings=settings, clock=clock, chart=chart is not None)
+        if as_json:
+            typer.echo(json.dumps({**answer.data, "follow_ups": answer.follow_ups}, indent=2, sort_keys=False))
+        else:
+            typer.echo(answer.text)
+        if chart is not None:
+            if answer.chart_png is None:
+                typer.echo(f"costbot: this answer has no time series, so no chart was written to {chart}", err=True)
+            else:
+                chart.write_bytes(answer.chart_png)
+                typer.echo(f"chart written to {chart}", err=True)
+
+    rollups_app = typer.Typer(help="Pre-aggregated hourly usage that keeps cost questions fast.", no_args_is_help=True)
+
+    @rollups_app.command("rebuild")
+    def rebuild() -> None:
+        """Delete the rollups and build them again from every usage row.
+
+        Example: costbot rollups rebuild
+        """
+        from bot.queries.rollups import rebuild_rollups
+
+        with session_scope() as session:
+            rows = rebuild_rollups(session)
+        typer.echo(f"rollups rebuilt: {rows} rows")
+
+    app.add_typer(rollups_app, name="rollups")

@@ -1,0 +1,63 @@
+"""Pre-aggregated usage per UTC hour, so cost questions stay fast over millions of usage rows.
+
+The rollups are derived data: `costbot rollups rebuild` recreates them from the usage
+tables, and the importer refreshes the hours an import touched. Queries use them only
+while `rollup_state` shows they cover every usage row (see bot.queries.rollups).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger
+from sqlmodel import Field, SQLModel
+
+from bot.types import Money, UTCDateTime
+
+
+class UsageRollup(SQLModel, table=True):
+    """Usage of one cost source in one UTC hour for one combination of dimension values."""
+
+    __tablename__ = "usage_rollup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hour: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The cost source: llm_usage, reported_cost, tool_usage, gpu_usage, outcome or cloud_cost:<kind>.
+    source: str = Field(max_length=30, index=True)
+    team: str | None = Field(default=None, max_length=200)
+    feature: str | None = Field(default=None, max_length=200)
+    tenant: str | None = Field(default=None, max_length=200)
+    user: str | None = Field(default=None, max_length=200)
+    project: str | None = Field(default=None, max_length=200)
+    environment: str | None = Field(default=None, max_length=100)
+    provider: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    service_tier: str | None = Field(default=None, max_length=30)
+    tool: str | None = Field(default=None, max_length=50)
+    host: str | None = Field(default=None, max_length=500)
+    gpu_model: str | None = Field(default=None, max_length=100)
+    # 1 for priced LLM rows whose provider reported its own cost for the same project and day.
+    replaced: int = Field(default=0)
+    hourly_rate_usd: Decimal | None = Field(default=None, sa_type=Money)
+    cost_usd: Decimal = Field(default=Decimal(0), sa_type=Money)
+    rows: int = Field(default=0, sa_type=BigInteger)
+    unpriced_rows: int = Field(default=0, sa_type=BigInteger)
+    seconds: int = Field(default=0, sa_type=BigInteger)
+    requests: int = Field(default=0, sa_type=BigInteger)
+    input_tokens: int = Field(default=0, sa_type=BigInteger)
+    cached_input_tokens: int = Field(default=0, sa_type=BigInteger)
+    output_tokens: int = Field(default=0, sa_type=BigInteger)
+    retries: int = Field(default=0, sa_type=BigInteger)
+    failed_requests: int = Field(default=0, sa_type=BigInteger)
+
+
+class RollupState(SQLModel, table=True):
+    """How far the rollups cover one usage table: its largest row id and row count at the last refresh."""
+
+    __tablename__ = "rollup_state"
+
+    table_name: str = Field(primary_key=True, max_length=50)
+    max_id: int = Field(default=0, sa_type=BigInteger)
+    row_count: int = Field(default=0, sa_type=BigInteger)
+    refreshed_at: datetime = Field(sa_type=UTCDateTime)

@@ -54,6 +54,18 @@ def register(app: typer.Typer) -> None:
         skip_bad_rows: bool = typer.Option(
             False, "--skip-bad-rows", help="Import the good rows and write the bad ones to FILE.rejects.csv."
         ),
+        host: str | None = typer.Option(
+            None, "--host", help="GPU logs: host name of the samples (default: the file name up to its first dot)."
+        ),
+        host_tz: str | None = typer.Option(
+            None, "--host-tz", help="nvidia-smi logs: IANA time zone of the host's clock (default: the mapping, else UTC)."
+        ),
+        sample_time: str | None = typer.Option(
+            None, "--time", help="GPU logs without timestamps: RFC 3339 time of the samples (default: file modification time)."
+        ),
+        interval_seconds: int | None = typer.Option(
+            None, "--interval-seconds", min=1, help="GPU logs: seconds each sample covers (default: time to the next sample)."
+        ),
     ) -> None:
         """Import usage and cost exports. A file with a bad row imports nothing unless --skip-bad-rows.
 
@@ -70,6 +82,8 @@ def register(app: typer.Typer) -> None:
         mapping = _load_mapping(settings)
         pricer = _load_pricer(settings)
         engine = db.get_engine()
+        options = {"host": host, "host_tz": host_tz, "time": sample_time, "interval_seconds": interval_seconds}
+        options = {name: value for name, value in options.items() if value is not None}
         failed = 0
         for path in files:
             try:
@@ -77,6 +91,7 @@ def register(app: typer.Typer) -> None:
                     summary = import_file(
                         path, engine=engine, format_name=format_name, skip_bad_rows=skip_bad_rows,
                         mapping=mapping, pricer=pricer, max_errors=MAX_ERRORS_SHOWN, on_progress=on_progress,
+                        options=options,
                     )  # fmt: skip
             except ImportFailed as exc:
                 failed += 1
@@ -85,6 +100,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{path}: nothing imported; fix the rows above or rerun with --skip-bad-rows", err=True)
                 continue
             typer.echo(summary.line())
+            for warning in summary.warnings:
+                typer.echo(f"warning: {warning}", err=True)
         if failed:
             raise typer.Exit(1)
 

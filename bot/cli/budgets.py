@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from sqlmodel import Session
@@ -20,10 +21,15 @@ def _parse_at(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 timestamp; use e.g. 2026-11-20T00:00Z") from None
+        _fail(f"--at {value!r} is not an ISO 8601 timestamp; use e.g. 2026-11-20T00:00Z")
     if moment.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} has no time zone; add Z or an offset such as +01:00")
+        _fail(f"--at {value!r} has no time zone; add Z or an offset such as +01:00")
     return moment.astimezone(timezone.utc)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"costbot: {message}", err=True)
+    raise typer.Exit(2)
 
 
 def _load(path: Path):
@@ -51,7 +57,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         now = _parse_at(at)
         budgets = _load(settings.budgets_file)
-        with Session(db.get_engine(), expire_on_commit=False) as session:
+        with Session(db.get_engine(settings.database_url), expire_on_commit=False) as session:
             report = run_check(session, budgets, now=now, tz=settings.tz,
                                guidance_base_url=settings.guidance_base_url, dry_run=dry_run)
         verb = "would send" if dry_run else "queued"
@@ -88,7 +94,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         budgets = _load(settings.budgets_file)
         now = _parse_at(at)
-        with Session(db.get_engine()) as session:
+        with Session(db.get_engine(settings.database_url)) as session:
             statuses = check_budgets(session, budgets, now=now, tz=settings.tz)
         if not statuses:
             typer.echo(f"no budgets in {settings.budgets_file}")

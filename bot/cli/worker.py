@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         from bot.scheduler.worker import Worker
 
         settings = get_settings()
-        engine = db.get_engine()
+        engine = db.get_engine(settings.database_url)
         if engine.dialect.name == "sqlite":
             logger.warning("SQLite database: run only one worker process against it")
         scheduler = Worker(settings, engine=engine).build_scheduler(BlockingScheduler)

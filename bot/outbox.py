@@ -49,9 +49,15 @@ def enqueue(
     )
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    result = session.exec(statement)  # type: ignore[call-overload]
-    created = result.rowcount == 1
+    statement = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)
+    )
+    # RETURNING, not rowcount: rowcount is -1 on PostgreSQL (psycopg 3, SQLAlchemy 2.1)
+    # for an INSERT that returns rows, which made every new message look like a duplicate.
+    created = session.execute(statement).first() is not None
     logger.info("outbox enqueue key=%s kind=%s channel=%s created=%s", key, kind, channel, created)
     return created
 

@@ -33,6 +33,7 @@ TOP_MOVERS = 3
 MOVER_MIN_CHANGE_PCT = 20
 MOVER_MIN_CHANGE_USD = Decimal(100)
 MAX_FINDINGS = 5
+MAIN_WORKFLOWS = 5
 
 
 def send_digests(session: Session, *, settings, clock: Clock, budgets: BudgetSet, spend_query=None) -> int:
@@ -107,17 +108,23 @@ def _movers_section(session: Session, now: datetime, spend_query) -> list[str]:
 
 
 def _cost_per_success_section(session: Session, settings, clock: Clock) -> list[str]:
-    # NOTE: the query layer has no cost-per-success function yet; this part of the digest
-    # appears once `bot.queries.outcomes.cost_per_success` exists.
-    module = _optional("bot.queries.outcomes")
-    function = getattr(module, "cost_per_success", None) if module is not None else None
-    if function is None:
-        return []
+    """List the main workflows (largest spend this week) with their cost per success and its change."""
+    from bot.queries.outcomes import cost_per_success
+
     now = clock.now()
-    rows = function(session, start=now - WEEK, end=now, group_by=("feature",))
-    lines = [f"• {row.group.get('feature')}: {usd(row.cost_per_success)} per success" for row in rows[:5]
-             if getattr(row, "cost_per_success", None) is not None]
-    return ["*Cost per success, last 7 days*\n" + "\n".join(lines)] if lines else []
+    this_week = cost_per_success(session, start=now - WEEK, end=now)
+    last_week = {row.group.get("feature"): row for row in cost_per_success(session, start=now - 2 * WEEK, end=now - WEEK)}
+    main = sorted((row for row in this_week if row.cost_per_success is not None), key=lambda row: -row.spend)[:MAIN_WORKFLOWS]
+    lines = []
+    for row in main:
+        feature = row.group.get("feature")
+        line = f"• {feature or '(unallocated)'}: {usd(row.cost_per_success)} per success, {row.succeeded:,} successes"
+        before = last_week.get(feature)
+        if before is not None and before.cost_per_success:
+            change = (row.cost_per_success - before.cost_per_success) * 100 / before.cost_per_success
+            line += f" ({'+' if change > 0 else ''}{pct(change)} vs the week before)"
+        lines.append(line)
+    return ["*Cost per success of the main workflows, last 7 days*\n" + "\n".join(lines)] if lines else []
 
 
 def _findings_section(session: Session) -> list[str]:

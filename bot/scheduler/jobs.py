@@ -69,5 +69,12 @@ def _counts(result: Any) -> dict[str, Any]:
     if isinstance(result, dict):
         return {key: value for key, value in result.items() if isinstance(value, (int, str))}
     fields = getattr(result, "__dict__", {})
-    counts = {key: value for key, value in fields.items() if isinstance(value, int) and not key.startswith("_")}
+    counts = {}
+    for key, value in fields.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, int):
+            counts[key] = value
+        elif isinstance(value, (list, tuple)):
+            counts[key] = len(value)
     return counts or {"result": type(result).__name__}

@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
                 failed += 1
                 for error in exc.errors:
                     typer.echo(str(error), err=True)
-                typer.echo(f"{path}: nothing imported; fix the rows above or rerun with --skip-bad-rows", err=True)
+                hint = "; fix the rows above or rerun with --skip-bad-rows" if exc.skippable else ""
+                typer.echo(f"{path}: nothing imported{hint}", err=True)
                 continue
             typer.echo(summary.line())
             for warning in summary.warnings:

@@ -36,8 +36,9 @@ class RowError:
 class ImportFailed(Exception):
     """Raised when a file cannot be imported; `errors` holds what was wrong."""
 
-    def __init__(self, errors: list[RowError]) -> None:
+    def __init__(self, errors: list[RowError], *, skippable: bool = False) -> None:
         self.errors = errors
+        self.skippable = skippable  # True when only rows were bad, so --skip-bad-rows would help
         super().__init__("\n".join(str(error) for error in errors))
 
 

@@ -46,4 +46,5 @@ def choose_format(path: Path, head: bytes, name: str | None) -> Format:
     else:
         names = ", ".join(sorted(fmt.name for fmt in matches))
         message = f"the content fits several formats ({names}); pass --format with one of them"
-    raise ImportFailed([RowError(str(path), None, "format", head[:40].decode("utf-8", "replace"), message)])
+    first_line = head.decode("utf-8", "replace").lstrip("\ufeff").split("\n", 1)[0]
+    raise ImportFailed([RowError(str(path), 1, "format", first_line[:60], message)])

@@ -138,7 +138,7 @@ def import_file(
             if len(errors) >= max_errors and not fatal:
                 errors.append(RowError(str(path), None, "errors", len(errors), f"stopped after {max_errors} errors"))
             logger.info("import failed path=%s format=%s errors=%d", path, fmt.name, len(errors))
-            raise ImportFailed(errors)
+            raise ImportFailed(errors, skippable=not fatal)
         for writer in writers.values():
             _flush(writer, summary)
         if rejects is not None:
@@ -184,7 +184,7 @@ def _read_head(path: Path) -> bytes:
 def _encoding_error(where: str, data: bytes, offset: int) -> RowError:
     line = data.count(b"\n", 0, offset) + 1
     return RowError(
-        where, line, "encoding", data[offset : offset + 4],
+        where, line, "encoding", data[offset : offset + 1],
         "not valid UTF-8 (the file may be Latin-1 or Windows-1252); save it as UTF-8 and import it again",
     )  # fmt: skip
 

@@ -122,7 +122,7 @@ class RuleEngine:
         """Assert `facts` (JSON-ready dicts with `q` and a unique int `id`) and return the
         fact ids each rule matched."""
         with self._lock:
-            if self._ruleset_name is None:
+            if self._ruleset_name is None or not facts:
                 return {}
             state_id = f"run-{next(self._states)}"
             self._matches = {}

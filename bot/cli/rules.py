@@ -1,0 +1,214 @@
+"""`costbot rules …`: validate, test, run, backtest and explain rule files."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import typer
+
+from bot.clock import SystemClock
+from bot.settings import get_settings
+
+DOCS_PATH = Path(__file__).resolve().parent.parent.parent / "docs" / "rules.md"
+
+
+def _parse_time(value: str, option: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO timestamp; use e.g. 2026-11-20T00:00Z", param_hint=option) from None
+    if parsed.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no time zone; add Z or +00:00", param_hint=option)
+    return parsed.astimezone(timezone.utc)
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+
+
+def _engine_or_exit():
+    from bot.rules.engine import get_rule_engine
+
+    engine = get_rule_engine(get_settings())
+    if engine.current is None:
+        for error in engine.last_errors:
+            typer.echo(error, err=True)
+        typer.echo("costbot: no valid rule set; fix the errors above (costbot rules validate)", err=True)
+        raise typer.Exit(1)
+    return engine
+
+
+def register(app: typer.Typer) -> None:
+    rules_app = typer.Typer(help="Validate, test, run, backtest and explain rule files.", no_args_is_help=True)
+
+    @rules_app.command("validate")
+    def validate(paths: list[Path] = typer.Argument(None, help="Rule files to check; all files in the rules folder by default.")) -> None:
+        """Check rule files and print one `FILE:LINE: rule ID: what is wrong` line per error; exit 1 on any.
+
+        Example: costbot rules validate rules/gpus.yml
+        """
+        from bot.rules.loader import RuleLoadError, folder_signature, load_rule_paths, rule_files
+
+        settings = get_settings()
+        rules_dir = Path(settings.rules_dir)
+        files = list(paths) if paths else rule_files(rules_dir)
+        try:
+            loaded = load_rule_paths(
+                files, rules_dir=rules_dir, guidance_base_url=settings.guidance_base_url,
+                default_channel=settings.default_channel, signature=folder_signature(rules_dir),
+            )
+        except RuleLoadError as exc:
+            for error in exc.errors:
+                typer.echo(error, err=True)
+            typer.echo(f"{len(exc.errors)} errors", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"ok: {len(loaded.rules)} rules in {len(files)} files")
+
+    @rules_app.command("test")
+    def test(folder: Path = typer.Option(None, "--dir", help="Folder of fixture files; rules/tests by default.")) -> None:
+        """Run the fixture cases (metric values in, expected finding out) against the rules; exit 1 on a failure.
+
+        Example: costbot rules test
+        """
+        from bot.rules.fixtures import fixture_files, run_fixture_file
+
+        engine = _engine_or_exit()
+        folder = folder or Path(get_settings().rules_dir) / "tests"
+        results = [result for path in fixture_files(folder) for result in run_fixture_file(path, engine.current, engine)]
+        failed = [result for result in results if not result.passed]
+        for result in failed:
+            typer.echo(f"{result.where}: {result.name}: {result.message}", err=True)
+        typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        if failed or not results:
+            raise typer.Exit(1)
+
+    @rules_app.command("run")
+    def run(
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be posted; store and post nothing."),
+        at: str = typer.Option(None, "--at", help="Evaluate as of this ISO timestamp (UTC if it ends in Z) instead of now."),
+    ) -> None:
+        """Evaluate the rules now (or --at a time) and post new findings, or only print them with --dry-run.
+
+        Example: costbot rules run --dry-run --at 2026-11-20T00:00Z
+        """
+        from bot.db import session_scope
+        from bot.rules.runner import run_rules
+
+        when = _parse_time(at, "--at") if at else None
+        _engine_or_exit()
+        with session_scope() as session:
+            report = run_rules(session, settings=get_settings(), clock=SystemClock(), dry_run=dry_run, at=when)
+            items = report.drafts if dry_run else report.findings
+            for item in items:
+                rule_id = item.rule.id if dry_run else item.rule_id
+                saving = f" (saves ~${item.monthly_saving_usd:,.0f}/month)" if item.monthly_saving_usd else ""
+                typer.echo(f"{rule_id} {item.scope_key}: {item.recommendation}{saving}")
+        for error in report.errors:
+            typer.echo(f"skipped: {error}", err=True)
+        typer.echo(report.summary())
+
+    @rules_app.command("backtest")
+    def backtest(
+        start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD), evaluated at its start in UTC."),
+        end: str = typer.Option(..., "--to", help="Last day (YYYY-MM-DD), inclusive."),
+    ) -> None:
+        """Show what the rules would have posted, day by day, on the stored history; nothing is posted.
+
+        Example: costbot rules backtest --from 2026-11-01 --to 2026-11-20
+        """
+        from bot.db import session_scope
+        from bot.rules.evaluate import evaluate
+        from bot.rules.runner import load_mapping_or_empty
+
+        first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+        if last < first:
+            raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
+        engine = _engine_or_exit()
+        mapping = load_mapping_or_empty(get_settings())
+        posted: dict[tuple[str, str], datetime] = {}
+        total = 0
+        with session_scope() as session:
+            day = first
+            while day <= last:
+                at = datetime.combine(day, time(), tzinfo=timezone.utc)
+                evaluation = evaluate(session, engine.current, engine, at=at, mapping=mapping)
+                for draft in evaluation.drafts:
+                    key = (draft.rule.id, draft.scope_key)
+                    previous = posted.get(key)
+                    if previous is not None and previous > at - timedelta(days=draft.rule.cooldown_days):
+                        continue
+                    posted[key] = at
+                    total += 1
+                    typer.echo(f"{day} {draft.rule.id} {draft.scope_key}: {draft.recommendation}")
+                for error in evaluation.errors:
+                    typer.echo(f"{day} skipped: {error}", err=True)
+                day += timedelta(days=1)
+        typer.echo(f"{total} findings would have been posted from {first} to {last}")
+
+    @rules_app.command("explain")
+    def explain(
+        rule_id: str = typer.Argument(..., help="The rule id."),
+        at: str = typer.Option(None, "--at", help="Evaluate as of this ISO timestamp instead of now."),
+    ) -> None:
+        """Print a rule's conditions and the latest values of its fields for every scope, marking matches.
+
+        Example: costbot rules explain premium-model-overuse --at 2026-11-20T00:00Z
+        """
+        from bot.db import session_scope
+        from bot.rules.compile import match_condition
+        from bot.rules.conditions import comparisons, describe
+        from bot.rules.evaluate import evaluate
+        from bot.rules.runner import load_mapping_or_empty
+        from bot.rules.template import format_value
+
+        engine = _engine_or_exit()
+        rule = engine.current.rule(rule_id)
+        if rule is None:
+            known = ", ".join(item.id for item in engine.current.loaded.rules)
+            typer.echo(f"costbot: unknown rule {rule_id!r}; rules: {known}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"{rule.id} ({rule.where}): {rule.description}")
+        baseline = f", baseline {rule.baseline_days} days before it" if rule.baseline_days else ""
+        typer.echo(f"metric {rule.metric}, window {rule.window_days} days{baseline}, grouped by {', '.join(rule.group_by) or 'nothing'}")
+        typer.echo(f"fires when: {describe(rule.when)} and spend >= ${rule.min_spend_usd}")
+        if not rule.enabled:
+            typer.echo("disabled (enabled: false)")
+            return
+        when = _parse_time(at, "--at") if at else SystemClock().now()
+        fields = list(dict.fromkeys(item.field for item in comparisons(match_condition(rule, "")) if item.field != "q"))
+        with session_scope() as session:
+            evaluation = evaluate(session, engine.current, engine, at=when, mapping=load_mapping_or_empty(get_settings()), rule_ids={rule.id})
+        matched = {draft.scope_key for draft in evaluation.drafts}
+        snapshots = evaluation.snapshots.get(engine.current.rule_query[rule.id], [])
+        typer.echo(f"{len(snapshots)} scopes at {when.isoformat()}, {len(matched)} match:")
+        for snapshot in sorted(snapshots, key=lambda item: item.scope_key):
+            mark = "MATCH" if snapshot.scope_key in matched else "-"
+            shown = ", ".join(f"{name}={format_value(snapshot.values.get(name), '')}" for name in fields)
+            typer.echo(f"  {mark:5} {snapshot.scope_key}: {shown}")
+        for error in evaluation.errors:
+            typer.echo(f"skipped: {error}", err=True)
+
+    @rules_app.command("docs")
+    def docs(check: bool = typer.Option(False, "--check", help="Exit 1 when docs/rules.md is out of date instead of writing it.")) -> None:
+        """Write docs/rules.md from the metrics registry (or check that it is current).
+
+        Example: costbot rules docs --check
+        """
+        from bot.rules.docs import render_rules_doc
+
+        text = render_rules_doc()
+        if check:
+            current = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.exists() else ""
+            if current != text:
+                typer.echo(f"{DOCS_PATH} is out of date; run `costbot rules docs`", err=True)
+                raise typer.Exit(1)
+            typer.echo(f"{DOCS_PATH} is current")
+            return
+        DOCS_PATH.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {DOCS_PATH}")
+
+    app.add_typer(rules_app, name="rules")

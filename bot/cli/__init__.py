@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "bot.cli.worker",
     "bot.cli.ingest",
     "bot.cli.demo_data",
+    "bot.cli.rules",
 ]
 
 

@@ -347,7 +347,7 @@ def test_latin1_file(engine: sa.Engine, tmp_path: Path) -> None:
     path.write_bytes("ChargePeriodStart,ChargePeriodEnd,BilledCost,ChargeDescription\n"
                      "2026-11-01,2026-11-02,1.00,Caf\u00e9 licences\n".encode("latin-1"))
     assert failure(engine, path) == [
-        f"{path}:2: encoding: b'\\xe9 li': not valid UTF-8 (the file may be Latin-1 or Windows-1252); "
+        f"{path}:2: encoding: b'\\xe9': not valid UTF-8 (the file may be Latin-1 or Windows-1252); "
         "save it as UTF-8 and import it again"
     ]
     assert stored(engine) == []

@@ -219,9 +219,8 @@ def parse_utc_time(text: str, *, naive_is_utc: bool, date_only_ok: bool = True) 
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueProblem(
-            "unknown time format; expected RFC 3339 such as 2026-11-19T14:00:00Z or a date YYYY-MM-DD"
-        ) from None
+        expected = "RFC 3339 such as 2026-11-19T14:00:00Z" + (" or a date YYYY-MM-DD" if date_only_ok else "")
+        raise ValueProblem(f"unknown time format; expected {expected}") from None
     if moment.tzinfo is None:
         if not naive_is_utc:
             raise ValueProblem("time without a zone; add Z or an offset such as +01:00")

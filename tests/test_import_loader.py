@@ -201,6 +201,9 @@ def test_cli_prints_errors_and_summary(cli_env, engine, tmp_path):
     assert f"{good}: anthropic_costs: read 1 rows, imported 1, duplicate 0, rejected 0" in result.stdout
     assert f"{bad}:2: spend: 'null': missing; expected a decimal number" in result.stderr
     assert f"{bad}: nothing imported; fix the rows above or rerun with --skip-bad-rows" in result.stderr
+    with engine.connect() as connection:  # the command wrote to the configured database
+        runs = connection.execute(sa.select(ImportRun.__table__.c.format)).scalars().all()
+    assert runs == ["anthropic_costs"]
 
     result = CliRunner().invoke(app, ["import", "--skip-bad-rows", str(bad)])
     assert result.exit_code == 0

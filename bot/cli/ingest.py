@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         mapping = _load_mapping(settings)
         pricer = _load_pricer(settings)
-        engine = db.get_engine()
+        engine = db.get_engine(settings.database_url)
         options = {"host": host, "host_tz": host_tz, "time": sample_time, "interval_seconds": interval_seconds}
         options = {name: value for name, value in options.items() if value is not None}
         failed = 0
@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
         """
         from bot.pricing.reports import missing_prices, unpriced_tool_rows
 
-        with Session(db.get_engine()) as session:
+        with Session(db.get_engine(get_settings().database_url)) as session:
             rows = missing_prices(session)
             tools = unpriced_tool_rows(session)
         if not rows:
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
         """
         from bot.pricing.reports import reconcile
 
-        with Session(db.get_engine()) as session:
+        with Session(db.get_engine(get_settings().database_url)) as session:
             rows = reconcile(session, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), providers=provider)
         if not rows:
             typer.echo("no reported costs in this period; import an OpenAI Costs API or Anthropic cost report export")

@@ -179,6 +179,6 @@ def _check_overlaps(overrides: list[PriceOverride], path: Path, errors: list[str
                 first.effective_until or high
             ):
                 errors.append(
-                    f"{path}:{second.line}: effective_from: {second.model!r}: overlaps the entry on line "
+                    f"{path}:{second.line}: model: {second.model!r}: its dates overlap the entry on line "
                     f"{first.line}; give each period of a model its own dates"
                 )

@@ -285,6 +285,9 @@ class FakeSlack:
                     self._reply(200, "OK - " + str(len(body)), "text/plain")
                     return
                 if url.path.startswith("/response/"):
+                    held = fake.state.held.get("response_url")
+                    if held is not None:
+                        held.wait(10)
                     fake._record(Call("response_url", json.loads(body or b"{}") | {"_name": url.path.rsplit("/", 1)[-1]}, headers))
                     self._reply(200, "ok", "text/plain")
                     return

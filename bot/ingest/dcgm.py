@@ -35,7 +35,7 @@ MEMORY_RESERVED = "DCGM_FI_DEV_FB_RESERVED"
 MEMORY_TOTAL = "DCGM_FI_DEV_FB_TOTAL"
 POWER = "DCGM_FI_DEV_POWER_USAGE"
 
-# DCGM writes "no value" as sentinels near the top of the value range (dcgm_structs.h):
+# DCGM writes "no value" as sentinels near the top of the value range (its C API constants):
 # DCGM_INT32_BLANK 0x7ffffff0, DCGM_INT64_BLANK 0x7ffffffffffffff0 and DCGM_FP64_BLANK 2**47,
 # each +1 to +3 for not found, not supported and not permitted, so 9223372036854775794 is
 # "not supported". No real GPU reading comes near the smallest of them.

@@ -1,0 +1,177 @@
+"""costbot's own CSV formats for what no vendor exports: workflow outcomes and tool calls.
+
+`outcomes_csv` rows count workflow runs that succeeded, failed or escalated, with the human
+review time and cost they needed. `tools_csv` rows count tool calls (web search, retrieval,
+vector stores, …) and their cost. docs/formats.md documents both with examples.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+from bot.ingest.base import ImportFailed, ParseContext, Record, RowError, register
+from bot.ingest.csvrows import CsvRow, ValueProblem, natural_key, parse_count, parse_decimal, parse_money, parse_utc_time, read_rows, sniff_header
+from bot.mapping import Mapping, merge_dimensions
+from bot.models.base import DIMENSIONS
+from bot.models.usage import COST_REPORTED, COST_UNPRICED, Outcome, ToolUsage
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_COLUMNS = ("start_time", "workflow", "succeeded", "failed", "escalated", "review_minutes", "review_cost_usd")
+OUTCOME_OPTIONAL = ("bucket_seconds", "team", "tenant", "user", "project", "environment")
+TOOL_COLUMNS = ("start_time", "tool", "provider", "calls", "cost_usd")
+TOOL_OPTIONAL = ("quantity", "quantity_unit", "bucket_seconds", "workflow", "team", "tenant", "user", "project", "environment")
+TOOLS = ("web_search", "file_search", "retrieval", "vector_store", "storage", "code_interpreter", "other")
+DAY_SECONDS = 86400
+
+
+class _CellProblem(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        self.column = column
+        self.message = message
+
+
+def _sniffer(required: tuple[str, ...]) -> Callable[[bytes, Path], bool]:
+    def sniff(head: bytes, path: Path) -> bool:
+        return set(required) <= set(sniff_header(head))
+
+    return sniff
+
+
+@register("outcomes_csv", "costbot outcomes CSV: workflow runs succeeded/failed/escalated and review labor", _sniffer(OUTCOME_COLUMNS))
+def parse_outcomes(context: ParseContext) -> Iterator[Record | RowError]:
+    """Parse an outcomes CSV into Outcome records, one per row."""
+    yield from _parse(context, OUTCOME_COLUMNS, OUTCOME_OPTIONAL, "outcomes CSV", _outcome)
+
+
+@register("tools_csv", "costbot tools CSV: tool calls (search, retrieval, vector stores, …) and their cost", _sniffer(TOOL_COLUMNS))
+def parse_tools(context: ParseContext) -> Iterator[Record | RowError]:
+    """Parse a tools CSV into ToolUsage records, one per row."""
+    yield from _parse(context, TOOL_COLUMNS, TOOL_OPTIONAL, "tools CSV", _tool)
+
+
+def _parse(context, required, optional, what, build) -> Iterator[Record | RowError]:
+    mapping: Mapping = context.mapping or Mapping()
+    known = set(required) | set(optional)
+    rows = 0
+    header_checked = False
+    for item in read_rows(context, required=required, what=what):
+        if isinstance(item, RowError):
+            yield item
+            continue
+        if not header_checked:
+            header_checked = True
+            unknown = [column for column in item.raw if column not in known]
+            if unknown:
+                raise ImportFailed([RowError(
+                    str(context.path), 1, unknown[0], unknown[0],
+                    f"unknown column of the {what}; expected {', '.join(required)} and optionally {', '.join(optional)}",
+                )])
+        rows += 1
+        try:
+            table, values = build(item, mapping)
+        except _CellProblem as problem:
+            yield item.error(context.path, problem.column, problem.message)
+            continue
+        yield Record(table, values, line=item.line, raw=item.raw)
+    logger.info("%s parsed: path=%s rows=%d", what, context.path, rows)
+
+
+def _required(row: CsvRow, column: str) -> str:
+    value = row.values.get(column)
+    if value is None:
+        raise _CellProblem(column, "missing value")
+    return value
+
+
+def _number(row: CsvRow, column: str, parse: Callable[[str], Any], *, required: bool = True) -> Any:
+    text = _required(row, column) if required else row.values.get(column)
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ValueProblem as exc:
+        raise _CellProblem(column, str(exc)) from None
+
+
+def _bucket(row: CsvRow) -> tuple[datetime, int]:
+    """Read start_time and bucket_seconds; a date alone means that UTC day and a 86400 s bucket."""
+    text = _required(row, "start_time")
+    if "/" in text:
+        raise _CellProblem("start_time", "unknown time format; expected RFC 3339 such as 2026-11-19T14:00:00Z or a date YYYY-MM-DD")
+    try:
+        start, date_only = parse_utc_time(text, naive_is_utc=False)
+    except ValueProblem as exc:
+        raise _CellProblem("start_time", str(exc)) from None
+    bucket = _number(row, "bucket_seconds", parse_count, required=False)
+    if bucket is None:
+        bucket = DAY_SECONDS if date_only else 0
+    return start, bucket
+
+
+def _dimensions(row: CsvRow, mapping: Mapping) -> dict[str, str]:
+    """Return the row's own dimensions, completed from the mapping (project, then workflow's team)."""
+    explicit = {dimension: row.values.get(dimension) for dimension in DIMENSIONS if dimension != "feature"}
+    explicit["feature"] = row.values.get("workflow")
+    feature_team = {"team": mapping.feature(explicit["feature"]).get("team")}
+    return merge_dimensions(explicit, mapping.for_project(explicit.get("project")), feature_team)
+
+
+def _key(start: datetime, dimensions: dict[str, str], *extra: object) -> str:
+    """Key a row by its start, its dimensions and `extra`, but not its width. For one key the
+    loader keeps the row that covers more of the bucket (the later one on a tie)."""
+    return natural_key(start, *extra, *(dimensions.get(dimension) for dimension in DIMENSIONS))
+
+
+def _outcome(row: CsvRow, mapping: Mapping) -> tuple[type, dict[str, Any]]:
+    start, bucket = _bucket(row)
+    _required(row, "workflow")
+    minutes = _number(row, "review_minutes", parse_decimal)
+    dimensions = _dimensions(row, mapping)
+    values: dict[str, Any] = {
+        "source": "outcomes_csv",
+        "start_time": start,
+        "bucket_seconds": bucket,
+        "succeeded": _number(row, "succeeded", parse_count),
+        "failed": _number(row, "failed", parse_count),
+        "escalated": _number(row, "escalated", parse_count),
+        # Review time is stored in whole seconds, rounded half to even.
+        "review_seconds": int((minutes * 60).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)),
+        "review_cost_usd": _number(row, "review_cost_usd", parse_money),
+        **dimensions,
+    }
+    values["natural_key"] = _key(start, dimensions)
+    return Outcome, values
+
+
+def _tool(row: CsvRow, mapping: Mapping) -> tuple[type, dict[str, Any]]:
+    start, bucket = _bucket(row)
+    tool = _required(row, "tool")
+    if tool not in TOOLS:
+        raise _CellProblem("tool", "unknown tool; expected one of " + ", ".join(TOOLS))
+    cost = _number(row, "cost_usd", parse_money, required=False)
+    quantity = _number(row, "quantity", parse_decimal, required=False)
+    dimensions = _dimensions(row, mapping)
+    provider = row.values.get("provider")
+    unit = row.values.get("quantity_unit")
+    values: dict[str, Any] = {
+        "source": "tools_csv",
+        "start_time": start,
+        "bucket_seconds": bucket,
+        "provider": provider,
+        "tool": tool,
+        "calls": _number(row, "calls", parse_count),
+        "quantity": float(quantity) if quantity is not None else None,
+        "quantity_unit": unit,
+        "cost_usd": cost,
+        # An empty cost_usd means the cost is not known, which is not the same as free.
+        "cost_origin": COST_REPORTED if cost is not None else COST_UNPRICED,
+        **dimensions,
+    }
+    values["natural_key"] = _key(start, dimensions, tool, provider, unit)
+    return ToolUsage, values

@@ -2,8 +2,8 @@
 
 Measured behaviour of durable-rules 2.0.28 this module is built around:
 - A ruleset name can be registered once per process, so each load gets a new versioned
-  name, and the previous ruleset is freed with the C module's `delete_ruleset` (the
-  Python host never frees one; without it memory grows with every reload).
+  name. The previous ruleset is freed with the C module's `delete_ruleset`, which the
+  Python host never calls; without it memory grows with every reload.
 - The stock host starts dispatch threads that run deferred actions; freeing a ruleset
   while they run loses actions and can crash. This host starts none: with the catch-all
   rule every batch runs its actions synchronously in the calling thread, so nothing is
@@ -124,14 +124,16 @@ class RuleEngine:
         with self._lock:
             if self._ruleset_name is None or not facts:
                 return {}
-            state_id = f"run-{next(self._states)}"
             self._matches = {}
-            try:
-                for start in range(0, len(facts), FACT_BATCH):
-                    batch = [{**fact, "sid": state_id} for fact in facts[start : start + FACT_BATCH]]
+            # Rules look at one fact at a time, so each batch gets its own state, deleted
+            # right after: a state holding tens of thousands of facts slows every assert.
+            for start in range(0, len(facts), FACT_BATCH):
+                state_id = f"run-{next(self._states)}"
+                batch = [{**fact, "sid": state_id} for fact in facts[start : start + FACT_BATCH]]
+                try:
                     self._host.assert_facts(self._ruleset_name, batch)
-            finally:
-                self._host.delete_state(self._ruleset_name, state_id)
+                finally:
+                    self._host.delete_state(self._ruleset_name, state_id)
             matches, self._matches = self._matches, {}
         return matches
 

@@ -121,7 +121,7 @@ def _unrolled_range(session: Session) -> tuple[datetime, datetime] | None:
     first = last = None
     for table in USAGE_TABLES:
         state = session.get(RollupState, table.__tablename__)
-        column = {GpuUsage: GpuUsage.sampled_at, CloudCost: CloudCost.charge_period_start}.get(table, getattr(table, "start_time", None))
+        column = _time_column(table)
         low, high = session.execute(
             sa.select(sa.func.min(column), sa.func.max(column)).where(table.id > (state.max_id if state else 0))
         ).one()
@@ -137,8 +137,12 @@ def refresh_rollups(session: Session, *, start: datetime, end: datetime) -> int:
     since the last refresh; flush, and return the number of rollup rows written.
 
     The importer calls this after each import with the time range of the rows it wrote
-    (for FOCUS rows, their charge period starts). The caller commits.
+    (for FOCUS rows, their charge period starts). When the rollups were never built, it
+    builds all of them. The caller commits.
     """
+    if session.get(RollupState, LlmUsage.__tablename__) is None:
+        # Never built: rows outside the range are not rolled up either, so build everything.
+        return rebuild_rollups(session)
     dialect = session.get_bind().dialect.name
     ranges = [_day_bounds(start, end)]
     added = _unrolled_range(session)
@@ -151,6 +155,31 @@ def refresh_rollups(session: Session, *, start: datetime, end: datetime) -> int:
             written += _insert_source(session, source, low, high, dialect)
     _record_state(session, datetime.now(timezone.utc))
     logger.info("rollups refreshed ranges=%s rows=%d", [(low.isoformat(), high.isoformat()) for low, high in ranges], written)
+    return written
+
+
+def _time_column(table):
+    return {GpuUsage: GpuUsage.sampled_at, CloudCost: CloudCost.charge_period_start}.get(table, getattr(table, "start_time", None))
+
+
+def refresh_rollups_for_import(bind, import_id: int) -> int:
+    """Refresh the rollups over the time range of the rows stored by import `import_id`.
+
+    `bind` is a Session, or a Connection inside the import's transaction, so the rollups
+    commit or roll back together with the imported rows. Returns the rollup rows written.
+    """
+    session = bind if isinstance(bind, Session) else Session(bind=bind)
+    first = last = None
+    for table in USAGE_TABLES:
+        column = _time_column(table)
+        low, high = session.execute(sa.select(sa.func.min(column), sa.func.max(column)).where(table.import_id == import_id)).one()
+        if low is not None:
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
+    if first is None:
+        return 0
+    written = refresh_rollups(session, start=first, end=last + timedelta(hours=1))
+    session.flush()
     return written
 
 
@@ -237,43 +266,10 @@ def rollup_select(
     return query
 
 
-def spend_groups(
-    session: Session,
-    chosen: Sequence[Source],
-    *,
-    start: datetime,
-    end: datetime,
-    filters: Mapping[str, Sequence[str]] | None,
-    dimensions: Sequence[str],
-    hourly: bool,
-) -> Iterable[tuple] | None:
-    """Return (kind, group values, hour, cost, unpriced rows) from the rollups, or None when
-    they cannot give the raw tables' result: not current, or a bound not on a whole hour."""
-    from bot.queries.spend import ZERO, gpu_sample_cost
-
-    if not _hour_bounds_ok(start, end) or not is_current(session):
-        return None
-    dialect = session.get_bind().dialect.name
-    width = len(dimensions)
-    result = []
-    for source in chosen:
-        if not applies(source, filters):
-            continue
-        options = dict(start=start, end=end, filters=filters, dimensions=dimensions, hourly=hourly, dialect=dialect)
-        if source.rate_based:
-            measures = [sa.func.sum(UsageRollup.seconds).label("seconds"), sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
-            query = rollup_select(source, measures, extra_group=[UsageRollup.hourly_rate_usd], **options)
-            for row in session.execute(query):
-                hour = row.hour if hourly else None
-                if row.hourly_rate_usd is None:
-                    result.append((source.kind, tuple(row[:width]), hour, ZERO, int(row.unpriced or 0)))
-                else:
-                    result.append((source.kind, tuple(row[:width]), hour, gpu_sample_cost(row.hourly_rate_usd, int(row.seconds)), 0))
-            continue
-        measures = [sa.func.sum(UsageRollup.cost_usd).label("cost"), sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
-        for row in session.execute(rollup_select(source, measures, **options)):
-            result.append((source.kind, tuple(row[:width]), row.hour if hourly else None, row.cost or ZERO, int(row.unpriced or 0)))
-    return result
+def usable(session: Session, start: datetime, end: datetime) -> bool:
+    """Return True when the rollups give the raw tables' result for [start, end): they are
+    current and both bounds fall on whole UTC hours."""
+    return _hour_bounds_ok(start, end) and is_current(session)
 
 
 def traffic_select(
@@ -288,7 +284,7 @@ def traffic_select(
 ) -> sa.Select | None:
     """Return the rollup SELECT of LLM traffic (every row, replaced or not) with `measures`
     named like the raw columns, or None when the rollups cannot be used."""
-    if not _hour_bounds_ok(start, end) or not is_current(session):
+    if not usable(session, start, end):
         return None
     dialect = session.get_bind().dialect.name
     return rollup_select(source, measures, start=start, end=end, filters=filters, dimensions=group_by,

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.models import GpuUsage
+from bot.models import GpuUsage, UsageRollup
 from bot.queries import rollups
 from bot.queries.sources import COST_KINDS, Source, applies, check_names, filtered_select, sources
 from bot.types import Money
@@ -74,43 +74,71 @@ def hour_to_local_day(hour: str, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def _source_groups(
+def _no_money() -> sa.ColumnElement:
+    # A typed NULL: PostgreSQL cannot match an untyped NULL with BIGINT across UNION ALL branches.
+    return sa.type_coerce(sa.cast(sa.null(), sa.BigInteger), Money)
+
+
+def _source_select(source: Source, *, rollup: bool, **options) -> sa.Select:
+    """Build one source's grouped SELECT with the columns every source shares, so the sources
+    can be combined with UNION ALL: group values, the UTC hour when grouping by time, then
+    rate, kind, cost, seconds and unpriced rows. GPU samples give seconds per hourly rate
+    and no cost; every other source gives its cost and no rate."""
+    kind = sa.literal(source.kind, sa.String).label("kind")
+    no_rate = _no_money().label("rate")
+    if rollup:
+        if source.rate_based:
+            measures = [kind, _no_money().label("cost"),
+                        sa.func.sum(UsageRollup.seconds).label("seconds"),
+                        sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
+            return rollups.rollup_select(source, measures, extra_group=[UsageRollup.hourly_rate_usd], **options)
+        measures = [no_rate, kind, sa.func.sum(UsageRollup.cost_usd).label("cost"), sa.literal(0).label("seconds"),
+                    sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
+        return rollups.rollup_select(source, measures, **options)
+
+    raw = dict(options, group_by=options.pop("dimensions"))
+    if source.rate_based:
+        measures = [kind, _no_money().label("cost"),
+                    sa.func.sum(GpuUsage.interval_seconds).label("seconds"),
+                    sa.func.sum(sa.case((GpuUsage.hourly_rate_usd.is_(None), 1), else_=0)).label("unpriced")]
+        return filtered_select(source, measures, extra_group=[GpuUsage.hourly_rate_usd], **raw)
+    cost = source.cost()
+    measures = [no_rate, kind, sa.func.sum(sa.type_coerce(cost, Money)).label("cost"), sa.literal(0).label("seconds"),
+                sa.func.sum(sa.case((cost.is_(None), 1), else_=0)).label("unpriced")]
+    return filtered_select(source, measures, **raw)
+
+
+def _spend_groups(
     session: Session,
-    source: Source,
+    chosen: Sequence[Source],
     *,
     start: datetime,
     end: datetime,
     filters: Mapping[str, Sequence[str]] | None,
     dimensions: Sequence[str],
     hourly: bool,
-) -> Iterable[tuple[tuple, str | None, Decimal, int]]:
-    """Yield (group values, UTC hour or None, cost, unpriced rows) for one source."""
+) -> Iterable[tuple[str, tuple, str | None, Decimal, int]]:
+    """Yield (kind, group values, UTC hour or None, cost, unpriced rows), reading every source
+    in one UNION ALL statement, over the rollups when they are current."""
     dialect = session.get_bind().dialect.name
-    options = dict(start=start, end=end, filters=filters, group_by=dimensions, hourly=hourly, dialect=dialect)
-    width = len(dimensions)
-    if source.rate_based:
-        rate = GpuUsage.hourly_rate_usd
-        measures = [
-            sa.func.sum(GpuUsage.interval_seconds).label("seconds"),
-            sa.func.count().label("samples"),
-        ]
-        query = filtered_select(source, measures, extra_group=[rate], **options)
-        for row in session.execute(query):
-            hour = row.hour if hourly else None
-            if row.hourly_rate_usd is None:
-                yield tuple(row[:width]), hour, ZERO, int(row.samples)
-            else:
-                yield tuple(row[:width]), hour, gpu_sample_cost(row.hourly_rate_usd, int(row.seconds)), 0
-        return
-
-    cost = source.cost()
-    measures = [
-        sa.func.sum(sa.type_coerce(cost, Money)).label("cost"),
-        sa.func.sum(sa.case((cost.is_(None), 1), else_=0)).label("unpriced"),
+    rollup = rollups.usable(session, start, end)
+    selects = [
+        _source_select(source, rollup=rollup, start=start, end=end, filters=filters, dimensions=dimensions,
+                       hourly=hourly, dialect=dialect)
+        for source in chosen
+        if applies(source, filters)
     ]
-    query = filtered_select(source, measures, **options)
-    for row in session.execute(query):
-        yield tuple(row[:width]), (row.hour if hourly else None), row.cost or ZERO, int(row.unpriced or 0)
+    if not selects:
+        return
+    width = len(dimensions)
+    statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    for row in session.execute(statement):
+        values = tuple(row[:width])
+        hour = row[width] if hourly else None
+        rate, kind, cost, seconds, unpriced = tuple(row[-5:])
+        if rate is not None:
+            cost = gpu_sample_cost(rate, int(seconds))
+        yield kind, values, hour, cost or ZERO, int(unpriced or 0)
 
 
 def spend_by(
@@ -145,16 +173,8 @@ def spend_by(
 
     merged: dict[tuple, SpendRow] = {}
     chosen = [source for source in sources(session.get_bind().dialect.name) if source.kind in kinds]
-    groups = rollups.spend_groups(session, chosen, start=start, end=end, filters=filters,
-                                  dimensions=dimensions, hourly=grain is not None)
-    if groups is None:
-        groups = (
-            (source.kind, *group)
-            for source in chosen
-            if applies(source, filters)
-            for group in _source_groups(session, source, start=start, end=end, filters=filters,
-                                        dimensions=dimensions, hourly=grain is not None)
-        )
+    groups = _spend_groups(session, chosen, start=start, end=end, filters=filters, dimensions=dimensions,
+                           hourly=grain is not None)
     for kind, values, hour, cost, unpriced in groups:
         key = values
         if grain is not None:

@@ -131,6 +131,17 @@ def _detect_intent(text: str) -> str | None:
     return None
 
 
+def _mask_values(text: str, vocabulary: dict[str, list[str]]) -> str:
+    """Replace stored values in `text` with "_" so a host named h100-idle-01 or a feature named
+    cost-review does not read as a question word."""
+    values = sorted({value.lower() for values in vocabulary.values() for value in values if len(value) >= 3},
+                    key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", "_", text)
+    return text
+
+
 def _find_group_by(text: str) -> tuple[list[str], str]:
     group_by: list[str] = []
     grain = re.search(r"\b(daily|weekly|monthly)\b", text)
@@ -197,7 +208,8 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
     except PeriodError as exc:
         return Query("help", problem=str(exc))
 
-    intent = _detect_intent(rest if rest else text) or _detect_intent(text)
+    masked = _mask_values(rest, vocabulary)
+    intent = _detect_intent(masked) if masked.strip() else _detect_intent(_mask_values(text, vocabulary))
     query = Query(intent or "spend", period=period)
     if compare_to is not None:
         query.compare_to = compare_to
@@ -219,6 +231,9 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
     words = [word for word in rest.split() if word]
     used = [False] * len(words)
     _match_filters(words, used, vocabulary, query)
+    if query.intent == "tiers":
+        # "would batch save us" names the tier to move to, not a filter on stored batch traffic.
+        query.filters.pop("service_tier", None)
 
     if query.intent == "spend" or query.intent == "top":
         kinds = []

@@ -90,7 +90,7 @@ def test_budgets_message_lists_user_budgets_first(session, settings):
     text, blocks = budgets_message(session, settings=settings, clock=clock, user_id="U0MLPLAT1")
 
     lines = text.splitlines()
-    assert lines[0].startswith("*gpu-quarterly* (team ml-platform, quarterly): $0.00 of $60,000.00 (0%)")
+    assert lines[0].startswith("*gpu-quarterly* (team ml-platform, quarterly): $0.00 of $110,400.00 (0%)")
     assert lines[0].endswith(" · yours")
     # 6000 of 12000 is 50%; nothing in the last 7 days, so the forecast stays at 50%.
     assert lines[1] == ("*search-monthly* (team search, monthly): $6,000.00 of $12,000.00 (50%), forecast 50%, "

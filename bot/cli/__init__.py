@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "bot.cli.ingest",
     "bot.cli.demo_data",
     "bot.cli.rules",
+    "bot.cli.serve",
 ]
 
 

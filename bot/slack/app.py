@@ -26,6 +26,18 @@ from bot.slack.middleware import AdminCheck, dedupe_events, ignore_bot_events
 logger = logging.getLogger(__name__)
 
 
+class _DropClientTokenWarning(logging.Filter):
+    """Drops Bolt's warning that SLACK_BOT_TOKEN, which Bolt reads from the environment itself,
+    is unused because a client was given: the client is built from that same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+BOLT_LOGGER = logging.getLogger("bot.slack.bolt")
+BOLT_LOGGER.addFilter(_DropClientTokenWarning())
+
+
 class StartupError(Exception):
     """A setting, the database or the Slack token is missing or invalid; the message names which."""
 
@@ -105,7 +117,7 @@ def create_app(
         token_verification_enabled=False,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=False,  # ignore_bot_events below covers this bot and every other
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=BOLT_LOGGER,
     )
     deps = SlackDeps(settings=settings, engine=engine, clock=clock or SystemClock())
     admin = AdminCheck(settings, deps.clock)

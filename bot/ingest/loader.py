@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -35,7 +34,9 @@ from bot.clock import Clock, SystemClock
 from bot.ingest.base import ImportFailed, ParseContext, Record, RowError
 from bot.ingest.detect import SNIFF_BYTES, choose_format
 from bot.ingest.jsonstream import JsonSyntaxError
+from bot.ingest.writer import TableWriter
 from bot.models.usage import ImportRun
+from bot.queries.rollups import refresh_rollups_for_import
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def import_file(
     with engine.connect() as connection, connection.begin() as transaction:
         import_id = _start_run(connection, path, fmt.name, clock)
         summary = ImportSummary(path=str(path), format=fmt.name, import_id=import_id, warnings=context.warnings)
-        writers: dict[type[SQLModel], _TableWriter] = {}
+        writers: dict[type[SQLModel], TableWriter] = {}
         errors: list[RowError] = []
         rejects = _RejectsFile(path) if skip_bad_rows else None
         fatal = False
@@ -123,7 +124,7 @@ def import_file(
                     continue  # the file has failed; keep reading only to list more errors
                 writer = writers.get(item.table)
                 if writer is None:
-                    writer = writers[item.table] = _TableWriter(connection, item.table, import_id)
+                    writer = writers[item.table] = TableWriter(connection, item.table, import_id)
                 if writer.add(item, batch_size):
                     _flush(writer, summary)
                     if on_progress is not None:
@@ -144,6 +145,7 @@ def import_file(
         if rejects is not None:
             summary.rejects_path = rejects.finish()
         _finish_run(connection, summary, clock)
+        refresh_rollups_for_import(connection, import_id)  # same transaction: rollups match the rows
     if on_progress is not None:
         on_progress(context.bytes_read(), summary.rows_read)
     logger.info(
@@ -154,7 +156,7 @@ def import_file(
     return summary
 
 
-def _flush(writer: _TableWriter, summary: ImportSummary) -> None:
+def _flush(writer: TableWriter, summary: ImportSummary) -> None:
     imported, duplicate = writer.flush()
     summary.rows_imported += imported
     summary.rows_duplicate += duplicate
@@ -238,91 +240,6 @@ def _finish_run(connection: Connection, summary: ImportSummary, clock: Clock) ->
             status="done",
         )
     )
-
-
-class _TableWriter:
-    """Buffers one table's records and upserts them a batch at a time."""
-
-    def __init__(self, connection: Connection, model: type[SQLModel], import_id: int) -> None:
-        self.connection = connection
-        self.table: sa.Table = model.__table__
-        self.import_id = import_id
-        self.columns = [column.name for column in self.table.columns if column.name != "id"]
-        self.defaults = _defaults(model, self.columns)
-        self.has_coverage = "bucket_seconds" in self.table.c
-        self.pending: dict[tuple[str, str], dict[str, Any]] = {}
-        self.duplicates_in_batch = 0
-        self.statement = self._upsert_statement()
-
-    def add(self, record: Record, batch_size: int) -> bool:
-        """Buffer a record; return True when the batch is full and should be flushed."""
-        row = dict(self.defaults)
-        row.update(record.values)
-        row["import_id"] = self.import_id
-        key = (row["source"], row["natural_key"])
-        earlier = self.pending.get(key)
-        if earlier is not None:
-            self.duplicates_in_batch += 1
-            if self.has_coverage and earlier["bucket_seconds"] > row["bucket_seconds"]:
-                return False  # the buffered row covers more of the bucket
-        self.pending[key] = row
-        return len(self.pending) >= batch_size
-
-    def flush(self) -> tuple[int, int]:
-        """Write the buffered rows; return (imported, duplicate) counts."""
-        if not self.pending:
-            return 0, 0
-        rows = list(self.pending.values())
-        stored = self._stored_coverage(rows)
-        imported = duplicate = 0
-        for row in rows:
-            coverage = stored.get((row["source"], row["natural_key"]))
-            if coverage is None or (self.has_coverage and row["bucket_seconds"] > coverage):
-                imported += 1
-            else:
-                duplicate += 1
-        self.connection.execute(self.statement, rows)
-        duplicate += self.duplicates_in_batch
-        self.pending.clear()
-        self.duplicates_in_batch = 0
-        return imported, duplicate
-
-    def _stored_coverage(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-        """Return the bucket_seconds (0 for tables without buckets) of keys already stored."""
-        by_source: dict[str, list[str]] = {}
-        for row in rows:
-            by_source.setdefault(row["source"], []).append(row["natural_key"])
-        coverage_column = self.table.c.bucket_seconds if self.has_coverage else sa.literal(0)
-        stored: dict[tuple[str, str], int] = {}
-        for source, keys in by_source.items():
-            for start in range(0, len(keys), 500):  # stay below SQLite's bound-parameter limit
-                query = sa.select(self.table.c.natural_key, coverage_column).where(
-                    self.table.c.source == source, self.table.c.natural_key.in_(keys[start : start + 500])
-                )
-                for natural_key, seconds in self.connection.execute(query):
-                    stored[(source, natural_key)] = seconds
-        return stored
-
-    def _upsert_statement(self):
-        dialect = self.connection.dialect.name
-        if dialect == "postgresql":
-            insert = postgresql.insert(self.table)
-        elif dialect == "sqlite":
-            insert = sqlite.insert(self.table)
-        else:  # pragma: no cover - settings accept only SQLite and PostgreSQL URLs
-            raise RuntimeError(f"unsupported database dialect {dialect!r}")
-        updated = {name: insert.excluded[name] for name in self.columns if name not in ("source", "natural_key")}
-        where = self.table.c.bucket_seconds <= insert.excluded.bucket_seconds if self.has_coverage else None
-        return insert.on_conflict_do_update(index_elements=["source", "natural_key"], set_=updated, where=where)
-
-
-def _defaults(model: type[SQLModel], columns: list[str]) -> dict[str, Any]:
-    defaults: dict[str, Any] = {}
-    for name in columns:
-        field = model.model_fields.get(name)
-        default = None if field is None else field.get_default(call_default_factory=True)
-        defaults[name] = None if default is ... else default
-    return defaults
 
 
 class _RejectsFile:

@@ -168,7 +168,10 @@ def refresh_rollups_for_import(bind, import_id: int) -> int:
     `bind` is a Session, or a Connection inside the import's transaction, so the rollups
     commit or roll back together with the imported rows. Returns the rollup rows written.
     """
-    session = bind if isinstance(bind, Session) else Session(bind=bind)
+    if not isinstance(bind, Session):
+        with Session(bind=bind) as session:
+            return refresh_rollups_for_import(session, import_id)
+    session = bind
     first = last = None
     for table in USAGE_TABLES:
         column = _time_column(table)

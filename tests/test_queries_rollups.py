@@ -1,0 +1,118 @@
+"""Rollups give exactly the raw tables' totals, stay current through imports, and are skipped when stale."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+import cost_fixture as fx
+import bot.ingest.generic  # noqa: F401  (registers the tools_csv format)
+from bot.ingest.loader import import_file
+from bot.models import LlmUsage, ReportedCost, UsageRollup
+from bot.queries import rollups
+from bot.queries.spend import spend_by
+from bot.queries.usage import traffic_by
+
+D = Decimal
+GROUPINGS = [(), ("team",), ("feature",), ("model",), ("provider", "service_tier"), ("tool",), ("host",),
+             ("project", "day"), ("team", "week")]
+
+
+def _raw_and_rolled(session, **options):
+    session.info[rollups.PINNED_KEY] = False
+    try:
+        raw = spend_by(session, **options)
+    finally:
+        session.info.pop(rollups.PINNED_KEY)
+    assert rollups.usable(session, options["start"], options["end"])
+    return raw, spend_by(session, **options)
+
+
+@pytest.fixture
+def rolled(session):
+    fx.load(session)
+    rollups.rebuild_rollups(session)
+    session.commit()
+    return session
+
+
+@pytest.mark.parametrize("group_by", GROUPINGS, ids=["-".join(g) or "total" for g in GROUPINGS])
+def test_rollups_equal_raw_totals(rolled, group_by):
+    raw, rolled_rows = _raw_and_rolled(rolled, start=fx.day(1), end=fx.day(20), group_by=group_by,
+                                       tz=ZoneInfo("America/New_York"))
+    assert rolled_rows == raw
+    assert sum(row.total for row in rolled_rows) == D("369.70")  # 50.00 + 219.70 + 100.00
+
+
+def test_rollups_equal_raw_traffic(rolled):
+    rolled_rows = traffic_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END, group_by=("model",))
+    rolled.info[rollups.PINNED_KEY] = False
+    raw = traffic_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END, group_by=("model",))
+    assert rolled_rows == raw
+    assert sum(row.requests for row in rolled_rows) == 590  # 100 + 400 + 50 + 30 + 10
+
+
+def test_rollups_skipped_when_stale(rolled):
+    rolled.add(LlmUsage(source="test", natural_key="late", start_time=fx.day(12, 5), provider="openai",
+                        model="gpt-5", cost_usd=D("1.00"), cost_origin="priced", team="search"))
+    rolled.commit()
+    assert not rollups.is_current(rolled)
+    rows = spend_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END)
+    assert rows[0].total == D("220.70")  # 219.70 + 1.00, read from the raw tables
+
+
+def test_rollups_skipped_off_hour_bounds(rolled):
+    assert not rollups.usable(rolled, fx.WEEK_START + timedelta(minutes=30), fx.WEEK_END)
+    rows = spend_by(rolled, start=fx.day(10) + timedelta(minutes=30), end=fx.day(10, 2))
+    # Only the a100-01 sample at 01:00 is inside: 1800 s at 3.43/h = 1.715. The 00:00 rows of the
+    # same hour's rollup (12.50 LLM, 165.12 FOCUS, 15.00 review) start before the period.
+    assert rows[0].total == D("1.715")
+
+
+def test_refresh_applies_reported_cost(rolled):
+    # A reported line for proj_search on 11-10 replaces the 12.50 priced gpt-5 row of that day.
+    rolled.add(ReportedCost(source="test", natural_key="r2", start_time=fx.day(10), bucket_seconds=86400,
+                            provider="openai", project="proj_search", team="search", amount_usd=D("13.00")))
+    rolled.commit()
+    written = rollups.refresh_rollups(rolled, start=fx.day(10), end=fx.day(11))
+    rolled.commit()
+    assert written > 0
+    assert rollups.is_current(rolled)
+    raw, rolled_rows = _raw_and_rolled(rolled, start=fx.WEEK_START, end=fx.WEEK_END, group_by=("team",))
+    assert rolled_rows == raw
+    search = next(row for row in rolled_rows if row.group["team"] == "search")
+    assert search.by_kind["llm"] == D("20.00")  # 13.00 reported + 7.00 anthropic; 12.50 no longer counted
+    tokens = traffic_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END, filters={"model": ["gpt-5"]})
+    assert tokens[0].requests == 130  # the replaced row's requests still count
+
+
+def test_import_refreshes_rollups(rolled, engine, tmp_path):
+    path = tmp_path / "tools.csv"
+    path.write_text(
+        "start_time,tool,provider,calls,cost_usd,team,workflow\n"
+        "2026-11-12T10:00:00Z,web_search,openai,10,0.70,search,semantic-search\n"
+        "2026-11-17,file_search,openai,5,0.30,support,ticket-classifier\n",
+        encoding="utf-8",
+    )
+    summary = import_file(path, engine=engine, format_name="tools_csv")
+    assert summary.rows_imported == 2
+    rolled.expire_all()
+    assert rollups.is_current(rolled)
+    raw, rolled_rows = _raw_and_rolled(rolled, start=fx.day(1), end=fx.day(20), group_by=("team", "tool"))
+    assert rolled_rows == raw
+    assert sum(row.by_kind["tools"] for row in rolled_rows) == D("3.00")  # 1.20 + 0.80 + 0.70 + 0.30
+
+
+def test_rebuild_after_first_refresh_builds_all(session):
+    fx.load(session)
+    written = rollups.refresh_rollups(session, start=fx.day(16), end=fx.day(17))
+    session.commit()
+    assert rollups.is_current(session)
+    hours = session.execute(sa.select(sa.func.count(sa.distinct(UsageRollup.hour)))).scalar_one()
+    assert written > 0
+    assert hours > 1  # never built before, so every day was rolled up, not only 11-16
+    assert spend_by(session, start=fx.day(1), end=fx.day(20))[0].total == D("369.70")

@@ -98,11 +98,15 @@ def read_rows(context: ParseContext, *, required: Iterable[str], what: str) -> I
                 )
                 continue
             raw = dict(zip(columns, cells))
-            problem = _undecodable_cell(name, first_line, raw)
-            if problem is not None:
-                yield RowError(problem.path, problem.line, problem.field, problem.value, problem.message, raw=raw)
-                continue
-            values = {column: (None if cell.strip() in NULL_STRINGS else cell.strip()) for column, cell in raw.items()}
+            if not "".join(cells).isascii():
+                problem = _undecodable_cell(name, first_line, raw)
+                if problem is not None:
+                    yield RowError(problem.path, problem.line, problem.field, problem.value, problem.message, raw=raw)
+                    continue
+            values: dict[str, str | None] = {}
+            for column, cell in raw.items():
+                cell = cell.strip()
+                values[column] = None if cell in NULL_STRINGS else cell
             yield CsvRow(first_line, values, raw)
 
 
@@ -235,7 +239,7 @@ def natural_key(*parts: object) -> str:
         if part is None:
             rendered.append("")
         elif isinstance(part, datetime):
-            rendered.append(part.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z"))
+            rendered.append(part.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z")
         else:
             rendered.append(str(part).replace("|", "/"))
     return "|".join(rendered)

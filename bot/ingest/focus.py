@@ -270,13 +270,20 @@ _SOURCE_COLUMNS = {
 }
 
 
+# Maximum length of each text column of cloud_cost.
+_LENGTH_LIMITS = {
+    column.name: column.type.length
+    for column in CloudCost.__table__.columns
+    if getattr(column.type, "length", None) is not None
+}
+
+
 def _check_lengths(values: dict[str, Any], row: CsvRow, path: Path) -> None:
     """Reject texts longer than their column, which PostgreSQL would refuse at insert time."""
-    columns = CloudCost.__table__.columns
     for name, value in values.items():
-        if not isinstance(value, str) or name not in columns:
+        if not isinstance(value, str):
             continue
-        limit = getattr(columns[name].type, "length", None)
+        limit = _LENGTH_LIMITS.get(name)
         if limit is not None and len(value) > limit:
             column = _SOURCE_COLUMNS.get(name, name)
             message = f"longer than {limit} characters, the most costbot stores for {name}; shorten it"

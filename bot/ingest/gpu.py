@@ -52,12 +52,17 @@ def normalise_gpu_model(name: str | None) -> str | None:
 
 
 def host_name(context: ParseContext) -> str:
-    """Return the `host` option, else the file name up to its first dot (`gpu-07.log.csv` -> `gpu-07`)."""
+    """Return the `host` option, else the file name up to its first dot (`gpu-07.log.csv` -> `gpu-07`).
+
+    A host taken from the file name is reported as a warning unless the mapping lists it.
+    """
     host = context.options.get("host")
     if host:
         return str(host)
     host = context.path.name.split(".", 1)[0]
-    context.warnings.append(f"{context.path}: host name {host!r} taken from the file name; pass --host to set it")
+    mapping: Mapping = context.mapping or Mapping()
+    if host not in mapping.hosts:
+        context.warnings.append(f"{context.path}: host name {host!r} taken from the file name; pass --host to set it")
     return host
 
 

@@ -25,57 +25,55 @@ from bot.rules.metrics import (
     ratio,
     register,
 )
-from bot.rules.metrics.sql import ZERO, known_scope, llm_counts, llm_requests_by_model, outcome_counts, spend_groups, success_rate
+from bot.rules.metrics.sql import ZERO, known_scope, llm_counts, llm_usage_split, outcome_counts, spend_groups, success_rate
 
 LLM = ("llm",)
 
 
-def _class_spend(rows, group_by, classes) -> dict[tuple, dict[str, Decimal]]:
-    """Sum LLM spend per group and model class from rows grouped by (*group_by, model)."""
-    result: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for key, row in rows.items():
-        result[key[:-1]][classes.classify(key[-1])] += row.total
+def _class_split(split: dict, classes) -> dict[str, tuple[Decimal, int]]:
+    """Sum (cost, requests) of one group's usage rows per model class."""
+    result: dict[str, tuple[Decimal, int]] = {}
+    for model, (cost, requests) in split.items():
+        model_class = classes.classify(model)
+        previous_cost, previous_requests = result.get(model_class, (ZERO, 0))
+        result[model_class] = (previous_cost + cost, previous_requests + requests)
     return result
+
+
+def _share(part: tuple[Decimal, int] | None, whole: Decimal) -> float | None:
+    return ratio(part[0] if part else ZERO, whole)
 
 
 def _compute_model_mix(session: Session, query: MetricQuery, context: MetricContext) -> list[Snapshot]:
     group_by = query.group_by
     classes = context.model_classes
-    by_model = spend_groups(session, start=query.start, end=query.end, group_by=(*group_by, "model"), kinds=LLM)
-    base_by_model = spend_groups(
-        session, start=query.baseline_start, end=query.baseline_end, group_by=(*group_by, "model"), kinds=LLM
-    )
-    window = _class_spend(by_model, group_by, classes)
-    baseline = _class_spend(base_by_model, group_by, classes)
-    requests = llm_requests_by_model(session, start=query.start, end=query.end, group_by=group_by)
-    base_requests = llm_requests_by_model(session, start=query.baseline_start, end=query.baseline_end, group_by=group_by)
+    spend = spend_groups(session, start=query.start, end=query.end, group_by=group_by, kinds=LLM)
+    base_spend = spend_groups(session, start=query.baseline_start, end=query.baseline_end, group_by=group_by, kinds=LLM)
+    window = llm_usage_split(session, start=query.start, end=query.end, group_by=group_by, column="model")
+    baseline = llm_usage_split(session, start=query.baseline_start, end=query.baseline_end, group_by=group_by, column="model")
     outcomes = outcome_counts(session, start=query.start, end=query.end, group_by=group_by)
     base_outcomes = outcome_counts(session, start=query.baseline_start, end=query.baseline_end, group_by=group_by)
 
     snapshots = []
-    for key, spend in window.items():
+    for key, split in window.items():
         if not known_scope(key):
             continue
-        total = sum(spend.values(), ZERO)
-        base_spend = baseline.get(key, {})
-        base_total = sum(base_spend.values(), ZERO)
-        premium_models = {
-            row_key[-1]: row.total
-            for row_key, row in by_model.items()
-            if row_key[:-1] == key and classes.classify(row_key[-1]) == "premium"
-        }
+        by_class = _class_split(split, classes)
+        usage_cost = sum((cost for cost, _ in by_class.values()), ZERO)
+        base_by_class = _class_split(baseline.get(key, {}), classes)
+        base_usage_cost = sum((cost for cost, _ in base_by_class.values()), ZERO)
+        total = spend[key].total if key in spend else usage_cost
+        premium_share = _share(by_class.get("premium"), usage_cost)
+        premium_models = {model: cost for model, (cost, _) in split.items() if classes.classify(model) == "premium" and cost}
         top_premium = max(premium_models, key=premium_models.get) if premium_models else None
-        premium_requests = sum(
-            count for model, count in requests.get(key, {}).items() if classes.classify(model) == "premium"
-        )
-        cheaper_spend = base_spend.get("mid", ZERO) + base_spend.get("economy", ZERO)
-        cheaper_requests = sum(
-            count for model, count in base_requests.get(key, {}).items() if classes.classify(model) in ("mid", "economy")
-        )
+
+        premium_cost, premium_requests = by_class.get("premium", (ZERO, 0))
+        cheaper = [base_by_class.get(name, (ZERO, 0)) for name in ("mid", "economy")]
+        cheaper_cost, cheaper_requests = sum((cost for cost, _ in cheaper), ZERO), sum(requests for _, requests in cheaper)
         saving = None
         if premium_requests and cheaper_requests:
-            premium_per_request = spend.get("premium", ZERO) / premium_requests
-            cheaper_per_request = cheaper_spend / cheaper_requests
+            premium_per_request = premium_cost / premium_requests
+            cheaper_per_request = cheaper_cost / cheaper_requests
             if premium_per_request > cheaper_per_request:
                 saving = monthly((premium_per_request - cheaper_per_request) * premium_requests, query.window_days)
         snapshots.append(
@@ -83,12 +81,12 @@ def _compute_model_mix(session: Session, query: MetricQuery, context: MetricCont
                 scope=dict(zip(group_by, key)),
                 values={
                     "spend_usd": total,
-                    "premium_spend_usd": spend.get("premium", ZERO),
-                    "premium_share": ratio(spend.get("premium", ZERO), total),
-                    "mid_share": ratio(spend.get("mid", ZERO), total),
-                    "economy_share": ratio(spend.get("economy", ZERO), total),
-                    "baseline_spend_usd": base_total,
-                    "baseline_premium_share": ratio(base_spend.get("premium", ZERO), base_total),
+                    "premium_spend_usd": (total * Decimal(str(premium_share))).quantize(Decimal("0.01")) if premium_share is not None else None,
+                    "premium_share": premium_share,
+                    "mid_share": _share(by_class.get("mid"), usage_cost),
+                    "economy_share": _share(by_class.get("economy"), usage_cost),
+                    "baseline_spend_usd": base_spend[key].total if key in base_spend else base_usage_cost,
+                    "baseline_premium_share": _share(base_by_class.get("premium"), base_usage_cost),
                     "success_rate": success_rate(outcomes.get(key)),
                     "baseline_success_rate": success_rate(base_outcomes.get(key)),
                     "premium_requests": premium_requests,
@@ -109,8 +107,8 @@ register(
         ),
         fields=(
             MetricField("spend_usd", MONEY, "LLM spend in the window."),
-            MetricField("premium_spend_usd", MONEY, "LLM spend on premium models in the window."),
-            MetricField("premium_share", RATIO, "premium_spend_usd / spend_usd."),
+            MetricField("premium_spend_usd", MONEY, "spend_usd x premium_share."),
+            MetricField("premium_share", RATIO, "Share of the usage rows' cost on premium models (provider cost reports carry no model)."),
             MetricField("mid_share", RATIO, "Share of spend on mid models."),
             MetricField("economy_share", RATIO, "Share of spend on economy models."),
             MetricField("baseline_spend_usd", MONEY, "LLM spend in the baseline window."),
@@ -127,8 +125,9 @@ register(
         spend_field="spend_usd",
         saving_fields=("saving_monthly_usd",),
         saving_method=(
-            "(premium cost per request in the window - mid and economy cost per request in the baseline) "
-            "x premium requests in the window, scaled to 30 days; none when the baseline has no mid or economy requests."
+            "(premium cost per request in the window - mid and economy cost per request in the baseline, "
+            "both from usage rows) x premium requests in the window, scaled to 30 days; none when the "
+            "baseline has no mid or economy requests or the source reports no request counts."
         ),
         example="""\
 - id: premium-model-overuse
@@ -235,20 +234,23 @@ def _compute_tier_mix(session: Session, query: MetricQuery, context: MetricConte
     group_by = query.group_by
     batch_discount = Decimal(str(context.params["batch_discount"]))
     priority_multiplier = Decimal(str(context.params["priority_multiplier"]))
-    rows = spend_groups(session, start=query.start, end=query.end, group_by=(*group_by, "service_tier"), kinds=LLM)
-    tiers: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for key, row in rows.items():
-        tiers[key[:-1]][key[-1] or "standard"] += row.total
+    spend_rows = spend_groups(session, start=query.start, end=query.end, group_by=group_by, kinds=LLM)
+    split = llm_usage_split(session, start=query.start, end=query.end, group_by=group_by, column="service_tier")
 
     snapshots = []
-    for key, spend in tiers.items():
+    for key, by_tier in split.items():
         if not known_scope(key):
             continue
+        usage_cost = sum((cost for cost, _ in by_tier.values()), ZERO)
+        if not usage_cost:
+            continue
+        total = spend_rows[key].total if key in spend_rows else usage_cost
+        # Tier shares come from usage rows; amounts apply them to the scope's spend.
+        spend = {tier or "standard": total * cost / usage_cost for tier, (cost, _) in by_tier.items()}
         scope = dict(zip(group_by, key))
         interactive = None
         if scope.get("feature") is not None and context.mapping is not None:
             interactive = context.mapping.feature(scope["feature"]).get("interactive")
-        total = sum(spend.values(), ZERO)
         standard, priority = spend.get("standard", ZERO), spend.get("priority", ZERO)
         # Priority is billed at priority_multiplier x standard, so its standard price is priority / multiplier.
         priority_at_standard = priority / priority_multiplier
@@ -259,8 +261,8 @@ def _compute_tier_mix(session: Session, query: MetricQuery, context: MetricConte
                 values={
                     "spend_usd": total,
                     "interactive": interactive if isinstance(interactive, bool) else None,
-                    "standard_spend_usd": standard,
-                    "priority_spend_usd": priority,
+                    "standard_spend_usd": standard.quantize(Decimal("0.01")),
+                    "priority_spend_usd": priority.quantize(Decimal("0.01")),
                     "standard_share": ratio(standard, total),
                     "priority_share": ratio(priority, total),
                     "batch_share": ratio(spend.get("batch", ZERO), total),

@@ -23,7 +23,7 @@ from bot.rules.metrics import (
     ratio,
     register,
 )
-from bot.rules.metrics.sql import ZERO, known_scope, llm_counts, outcome_counts, spend_groups, success_rate
+from bot.rules.metrics.sql import ZERO, known_scope, llm_counts, llm_usage_split, outcome_counts, spend_groups, success_rate
 
 # Cost of a workflow run: model calls, tools and human review. Rented GPUs are left out
 # because they are shared between workflows and rarely allocated to one.
@@ -31,13 +31,13 @@ RUN_COST_KINDS = ("llm", "tools", "review")
 
 
 def _top_models(session: Session, start, end, group_by) -> dict[tuple, str | None]:
-    rows = spend_groups(session, start=start, end=end, group_by=(*group_by, "model"), kinds=("llm",))
-    best: dict[tuple, tuple[Decimal, str | None]] = {}
-    for key, row in rows.items():
-        scope = key[:-1]
-        if scope not in best or row.total > best[scope][0]:
-            best[scope] = (row.total, key[-1])
-    return {scope: model for scope, (_, model) in best.items()}
+    """Return the model with the most usage-row cost per group."""
+    split = llm_usage_split(session, start=start, end=end, group_by=group_by, column="model")
+    return {scope: max(models, key=lambda model: models[model][0]) for scope, models in split.items() if models}
+
+
+def _runs(counts: dict[str, int]) -> int:
+    return counts["succeeded"] + counts["failed"] + counts["escalated"]
 
 
 def _escalation_rate(counts: dict[str, int] | None) -> float | None:
@@ -87,6 +87,8 @@ def _compute_cost_per_success(session: Session, query: MetricQuery, context: Met
                     "baseline_success_rate": success_rate(base),
                     "escalation_rate": _escalation_rate(counted),
                     "baseline_escalation_rate": _escalation_rate(base),
+                    "requests_per_run": ratio(llm["requests"], _runs(counted)) if llm else None,
+                    "baseline_requests_per_run": ratio(base_llm["requests"], _runs(base)) if base_llm and base else None,
                     "retry_rate": ratio(llm["retries"], llm["requests"]) if llm else None,
                     "baseline_retry_rate": ratio(base_llm["retries"], base_llm["requests"]) if base_llm else None,
                     "top_model": model,
@@ -116,6 +118,8 @@ register(
             MetricField("baseline_success_rate", RATIO, "Succeeded runs / all runs in the baseline window."),
             MetricField("escalation_rate", RATIO, "Escalated runs / all runs in the window."),
             MetricField("baseline_escalation_rate", RATIO, "Escalated runs / all runs in the baseline window."),
+            MetricField("requests_per_run", NUMBER, "LLM requests / runs in the window; missing when the source reports no request counts."),
+            MetricField("baseline_requests_per_run", NUMBER, "LLM requests / runs in the baseline window."),
             MetricField("retry_rate", RATIO, "LLM retries / requests in the window."),
             MetricField("baseline_retry_rate", RATIO, "LLM retries / requests in the baseline window."),
             MetricField("top_model", TEXT, "The model with the most LLM spend in the window."),

@@ -56,18 +56,6 @@ def llm_counts(session: Session, *, start: datetime, end: datetime, group_by: Se
     }
 
 
-def llm_requests_by_model(
-    session: Session, *, start: datetime, end: datetime, group_by: Sequence[str]
-) -> dict[Key, dict[str | None, int]]:
-    """Return LLM requests per group and model."""
-    measures = [sa.func.coalesce(sa.func.sum(LlmUsage.requests), 0).label("requests")]
-    rows = _grouped(session, LlmUsage, (*group_by, "model"), measures, LlmUsage.start_time, start, end)
-    result: dict[Key, dict[str | None, int]] = {}
-    for key, row in rows.items():
-        result.setdefault(key[:-1], {})[key[-1]] = int(row.requests)
-    return result
-
-
 def outcome_counts(session: Session, *, start: datetime, end: datetime, group_by: Sequence[str]) -> dict[Key, dict[str, int]]:
     """Return succeeded, failed and escalated runs and review seconds per group of outcome rows."""
     measures = [
@@ -99,3 +87,24 @@ def success_rate(counts: dict[str, int] | None) -> float | None:
 def known_scope(key: Key) -> bool:
     """Return False for a group whose values are all unknown (unallocated rows)."""
     return any(value is not None for value in key)
+
+
+def llm_usage_split(
+    session: Session, *, start: datetime, end: datetime, group_by: Sequence[str], column: str
+) -> dict[Key, dict[str | None, tuple[Decimal, int]]]:
+    """Return (cost, requests) of LLM usage rows per group and value of `column` (model or
+    service_tier).
+
+    Provider cost reports (the OpenAI Costs API, for example) carry neither model nor tier,
+    and the query layer counts them instead of the priced usage rows, so splits by model or
+    tier come from the usage rows' own cost.
+    """
+    measures = [
+        sa.func.sum(LlmUsage.cost_usd).label("cost"),
+        sa.func.coalesce(sa.func.sum(LlmUsage.requests), 0).label("requests"),
+    ]
+    rows = _grouped(session, LlmUsage, (*group_by, column), measures, LlmUsage.start_time, start, end)
+    result: dict[Key, dict[str | None, tuple[Decimal, int]]] = {}
+    for key, row in rows.items():
+        result.setdefault(key[:-1], {})[key[-1]] = (row.cost or ZERO, int(row.requests))
+    return result

@@ -199,6 +199,8 @@ def _record(context: ParseContext, line: int, row: dict) -> Record:
         cached_input_tokens=cached,
         output_tokens=completion,
         failed_requests=1 if status == "failure" else 0,
+        # LiteLLM counts the retries the proxy made for a request in metadata.attempted_retries.
+        retries=1 if isinstance(metadata, dict) and str(metadata.get("attempted_retries") or "0").strip() not in ("", "0") else 0,
         total_latency_ms=duration,
         cost_usd=spend,
         cost_origin=COST_REPORTED,

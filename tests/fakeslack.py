@@ -76,14 +76,21 @@ def _block_violations(blocks: list[dict[str, Any]], max_blocks: int) -> list[str
 class FakeSlack:
     """The fake server; use as a context manager, then point `base_url` at `api_url`."""
 
-    def __init__(self, token: str = BOT_TOKEN, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        token: str = BOT_TOKEN,
+        now: Callable[[], float] = time.time,
+        port: int = 0,
+        on_call: Callable[[Call], None] | None = None,
+    ) -> None:
         self.token = token
+        self.on_call = on_call
         self.now = now  # Slack's clock, which sets message ts values
         self.missing_channels: set[str] = set()
         self.state = FakeSlackState()
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -156,6 +163,8 @@ class FakeSlack:
         with self._lock:
             self.state.calls.append(call)
             self._lock.notify_all()
+        if self.on_call is not None:
+            self.on_call(call)
 
     def _take_fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -337,3 +346,38 @@ class FakeSlack:
                 self.wfile.write(data)
 
         return Handler
+
+
+def _print_call(call: Call) -> None:
+    """Print a received call the way a person reads Slack: method, where, and the message text."""
+    where = call.params.get("channel") or call.params.get("user_id") or call.params.get("_name") or ""
+    thread = f" thread {call.params['thread_ts']}" if call.params.get("thread_ts") else ""
+    print(f"[fake Slack] {call.method} {where}{thread}", flush=True)
+    blocks = call.params.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if call.params.get("text"):
+        print(call.params["text"], flush=True)
+    elif blocks:
+        from bot.slack.render import render_blocks
+
+        print(render_blocks(blocks), flush=True)
+
+
+def main() -> None:
+    """Serve the fake Slack until Ctrl-C, printing each call: `python -m tests.fakeslack --port 8765`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fake Slack Web API on 127.0.0.1 that prints every call.")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port on 127.0.0.1 (default 8765).")
+    arguments = parser.parse_args()
+    with FakeSlack(port=arguments.port, on_call=_print_call) as fake:
+        print(f"fake Slack Web API on {fake.api_url}; it accepts the bot token {BOT_TOKEN}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

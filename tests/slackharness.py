@@ -28,27 +28,13 @@ class Reply:
         return json.loads(self.body) if self.body else {}
 
 
-class SlackAppServer:
-    """Serves `app` on 127.0.0.1 (a free port) and sends it requests as Slack would."""
+class SlackRequests:
+    """Sends requests to a costbot server at `url` as Slack would: signed, in Slack's payload shapes."""
 
-    def __init__(self, app: App, engine, secret: str = SIGNING_SECRET) -> None:
+    def __init__(self, url: str, secret: str = SIGNING_SECRET, first_event_id: int = 1) -> None:
+        self.url = url.rstrip("/")
         self.secret = secret
-        self.server: SlackHTTPServer = make_server(app, engine, 0, host="127.0.0.1")
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self._event_ids = iter(range(1, 10**6))
-
-    def __enter__(self) -> SlackAppServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        self._event_ids = iter(range(first_event_id, 10**12))
 
     def signed_headers(self, body: str, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]:
         """Return Slack's signature headers for `body`, signed now (or at `timestamp`)."""
@@ -77,7 +63,6 @@ class SlackAppServer:
         except urllib.error.HTTPError as error:
             return Reply(error.code, error.read().decode())
 
-    # --- Slack's payload shapes ----------------------------------------------------------------
     def send_json(self, payload: dict, retry_num: int | None = None, **sign) -> Reply:
         body = json.dumps(payload)
         headers = self.signed_headers(body, **sign)
@@ -141,3 +126,54 @@ class SlackAppServer:
             payload["container"] = {"type": "view", "view_id": view.get("id", "V0001")}
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded", self.signed_headers(body))
+
+
+class SlackAppServer(SlackRequests):
+    """Serves `app` on 127.0.0.1 (a free port) and sends it requests as Slack would."""
+
+    def __init__(self, app: App, engine, secret: str = SIGNING_SECRET) -> None:
+        self.server: SlackHTTPServer = make_server(app, engine, 0, host="127.0.0.1")
+        host, port = self.server.server_address[:2]
+        super().__init__(f"http://{host}:{port}", secret)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self) -> SlackAppServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def main() -> None:
+    """Send one signed request to a running `costbot serve`, as Slack would, and print the reply."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Send a signed Slack request to a running costbot serve.")
+    parser.add_argument("--app", default="http://127.0.0.1:3000", help="Base URL of costbot serve.")
+    parser.add_argument("--fake", default="http://127.0.0.1:8765", help="Base URL of the fake Slack (for response_url).")
+    parser.add_argument("--secret", required=True, help="The SLACK_SIGNING_SECRET costbot serve runs with.")
+    parser.add_argument("--user", default="U0ENG0001", help="Slack user id of the sender.")
+    parser.add_argument("kind", choices=("cost", "mention", "dm", "home"), help="What to send.")
+    parser.add_argument("text", nargs="?", default="", help="Command text or message text.")
+    arguments = parser.parse_args()
+
+    # Event ids start at the current second, so ids stay unique across runs.
+    sender = SlackRequests(arguments.app, arguments.secret, first_event_id=int(time.time()))
+    ts = f"{time.time():.6f}"
+    if arguments.kind == "cost":
+        reply = sender.slash_command(arguments.text, f"{arguments.fake}/response/cli", user=arguments.user)
+    elif arguments.kind == "mention":
+        text = f"<@{BOT_USER_ID}> {arguments.text}"
+        reply = sender.event({"type": "app_mention", "user": arguments.user, "text": text, "ts": ts, "channel": "C0GENERAL"})
+    elif arguments.kind == "dm":
+        dm = "D" + arguments.user[1:]
+        reply = sender.event({"type": "message", "channel_type": "im", "user": arguments.user, "text": arguments.text, "ts": ts, "channel": dm})
+    else:
+        reply = sender.event({"type": "app_home_opened", "user": arguments.user, "tab": "home", "event_ts": ts})
+    print(f"HTTP {reply.status} {reply.body}")
+
+
+if __name__ == "__main__":
+    main()

@@ -218,7 +218,7 @@ def test_failed_lookup_keeps_message_waiting(session, fake, sender):
 
     assert unsure.retrying == 1
     assert len(fake.calls("chat.postMessage")) == 1
-    assert _row(session, "alert:unsure").last_error == "conversations_history: Slack answered HTTP 500"
+    assert _row(session, "alert:unsure").last_error == "conversations_history: Slack returned HTTP 500"
 
 
 def test_dm_lookup_uses_opened_channel(session, fake, sender):
@@ -244,7 +244,7 @@ def test_missing_channel_marked_dead(session, fake, sender):
     row = _row(session, "alert:gone")
     assert report.dead == 1
     assert row.status == "dead"
-    assert row.last_error == "chat_postMessage: Slack answered channel_not_found"
+    assert row.last_error == "chat_postMessage: Slack returned channel_not_found"
 
 
 def test_concurrent_worker_skips_claimed_row(session, fake, sender, engine):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from datetime import datetime, timezone
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -27,7 +23,7 @@ from bot.slack.app import StartupError, check_token, create_app
 from bot.slack.clients import make_web_client
 from bot.slack.delivery import SlackSender, deliver_pending
 from tests.fakeslack import APP_TOKEN, BOT_TOKEN, BOT_USER_ID, FakeSlack
-from tests.slackharness import SIGNING_SECRET, SlackAppServer
+from tests.slackharness import SIGNING_SECRET, SlackAppServer, SlackRequests
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 WAIT = 20  # seconds; a bound on a subprocess starting on loopback, not a pause
@@ -43,12 +39,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _signed(body: str) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=timestamp, body=body)
-    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
 
 
 def _settings(fake: FakeSlack, database_url: str, **overrides):
@@ -81,7 +71,7 @@ def test_rejected_bot_token_named(fake, sqlite_url):
     message = _startup_error(_settings(fake, sqlite_url, slack_bot_token="xoxb-revoked-token-value"))
 
     assert message == (
-        "SLACK_BOT_TOKEN is invalid: Slack's auth.test answered invalid_auth; "
+        "SLACK_BOT_TOKEN is invalid: Slack's auth.test returned invalid_auth; "
         "copy the Bot User OAuth Token from the app's OAuth & Permissions page"
     )
     assert "xoxb-revoked-token-value" not in message
@@ -165,23 +155,16 @@ def test_serve_command_serves_http(fake, tmp_path):
     threading.Thread(target=read_stderr, daemon=True).start()
     try:
         assert ready.wait(WAIT), f"costbot serve did not start: {''.join(lines)}"
-        base = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(base + "/health", timeout=5) as response:
-            health = json.loads(response.read())
-        body = "command=%2Fcost&text=help&user_id=U0ENG0001&channel_id=C0GENERAL&team_id=T0TEST001&response_url=x"
-        request = urllib.request.Request(
-            base + "/slack/events", data=body.encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", **_signed(body)},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            help_text = response.read().decode()
+        requests = SlackRequests(f"http://127.0.0.1:{port}")
+        health = requests.get("/health")
+        help_reply = requests.slash_command("help", fake.response_url("serve"))
     finally:
         process.terminate()
         process.wait(WAIT)
 
     assert f"costbot: serving Slack on http://127.0.0.1:{port}/slack/events (health: /health; Ctrl-C stops)\n" in lines
-    assert health == {"status": "ok", "database": "ok"}
-    assert help_text == messages.HELP
+    assert health.json() == {"status": "ok", "database": "ok"}
+    assert help_reply.body == messages.HELP
 
 
 def test_secrets_never_logged(fake, engine, db_url, caplog, capsys):

@@ -44,7 +44,7 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         arguments = dict(budget=value["budget"], user_id=context.user_id, is_admin=context["is_admin"], clock=deps.clock)
         if verb != "ack":
             arguments["days"] = SNOOZE_DAYS[verb]
-        _run_owner_action(deps, client, body, respond, function, arguments, what=f"budget {verb} {value['budget']}")
+        _run_owner_action(deps, client, body, respond, function, arguments, action_name=f"budget {verb} {value['budget']}")
 
     @app.action(FINDING_ACTION, middleware=[admin.attach_flag])
     def finding_action(ack, body, action, client, context, respond):
@@ -66,7 +66,7 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         arguments = dict(finding_id=finding_id, user_id=context.user_id, is_admin=context["is_admin"], clock=deps.clock)
         if verb != "ack":
             arguments["days"] = SNOOZE_DAYS[verb]
-        _run_owner_action(deps, client, body, respond, function, arguments, what=f"finding {verb} {finding_id}")
+        _run_owner_action(deps, client, body, respond, function, arguments, action_name=f"finding {verb} {finding_id}")
 
     @app.action("open_guidance")
     def open_guidance(ack, body):
@@ -96,20 +96,20 @@ def _value(action: dict[str, Any]) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _run_owner_action(deps: SlackDeps, client, body, respond, function, arguments: dict[str, Any], *, what: str) -> None:
-    """Run an acknowledge or snooze function; a refusal or bad value goes back to the user as text."""
+def _run_owner_action(deps: SlackDeps, client, body, respond, function, arguments: dict[str, Any], *, action_name: str) -> None:
+    """Run an acknowledge or snooze function; a permission error or bad value goes back to the user as text."""
     try:
         with deps.session() as session:
             text = function(session, **arguments)
     except (PermissionError, LookupError, ValueError) as exc:
-        logger.info("button refused action=%s user=%s reason=%s", what, arguments["user_id"], exc)
+        logger.info("button rejected action=%s user=%s reason=%s", action_name, arguments["user_id"], exc)
         _reply(deps, client, body, respond, str(exc))
         return
     except Exception:
-        logger.exception("button failed action=%s user=%s", what, arguments["user_id"])
+        logger.exception("button failed action=%s user=%s", action_name, arguments["user_id"])
         _reply(deps, client, body, respond, messages.ACTION_FAILED)
         return
-    logger.info("button done action=%s user=%s", what, arguments["user_id"])
+    logger.info("button done action=%s user=%s", action_name, arguments["user_id"])
     _reply(deps, client, body, respond, str(text))
 
 

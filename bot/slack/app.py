@@ -67,16 +67,16 @@ def check_settings(settings: Settings, *, socket_mode: bool) -> tuple[str, str |
 
 
 def check_database(engine: Engine) -> None:
-    """Raise StartupError unless the database answers and has costbot's tables."""
-    shown = engine.url.render_as_string(hide_password=True)
+    """Raise StartupError unless the database responds and has costbot's tables."""
+    display_url = engine.url.render_as_string(hide_password=True)
     try:
         with engine.connect() as connection:
             has_outbox = sa.inspect(connection).has_table("outbox")
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise StartupError(f"DATABASE_URL ({shown}) cannot be opened: {reason}") from None
+        raise StartupError(f"DATABASE_URL ({display_url}) cannot be opened: {reason}") from None
     if not has_outbox:
-        raise StartupError(f"DATABASE_URL ({shown}) has no costbot tables; run `costbot db upgrade` first")
+        raise StartupError(f"DATABASE_URL ({display_url}) has no costbot tables; run `costbot db upgrade` first")
 
 
 def check_token(client: WebClient, settings: Settings) -> dict:
@@ -86,7 +86,7 @@ def check_token(client: WebClient, settings: Settings) -> dict:
     except SlackApiError as exc:
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else f"HTTP {exc.response.status_code}"
         raise StartupError(
-            f"SLACK_BOT_TOKEN is invalid: Slack's auth.test answered {error}; "
+            f"SLACK_BOT_TOKEN is invalid: Slack's auth.test returned {error}; "
             "copy the Bot User OAuth Token from the app's OAuth & Permissions page"
         ) from None
     except (URLError, OSError) as exc:

@@ -27,13 +27,16 @@ def context(text: str) -> dict[str, Any]:
 
 
 def answer_blocks(answer: Any, question: str, *, shareable: bool, shared_by: str | None = None) -> list[dict[str, Any]]:
-    """Lay out an Answer: its own blocks (or its text), follow-up suggestions and a share button."""
-    blocks = list(answer.blocks) if answer.blocks else [text_section(answer.text)]
+    """Lay out an Answer: its own blocks (or its text and follow-ups), then a share button."""
+    if answer.blocks:
+        blocks = list(answer.blocks)  # the question layer's blocks carry the follow-ups already
+    else:
+        blocks = [text_section(answer.text)]
+        if answer.follow_ups:
+            suggestions = ", ".join(f"`{item}`" for item in answer.follow_ups)
+            blocks.append(context(messages.FOLLOW_UPS.format(questions=suggestions)))
     if shared_by is not None:
         blocks.insert(0, context(messages.SHARED_BY.format(user=shared_by, question=question)))
-    if answer.follow_ups:
-        suggestions = ", ".join(f"`{item}`" for item in answer.follow_ups)
-        blocks.append(context(messages.FOLLOW_UPS.format(questions=suggestions)))
     if shareable and len(question) <= MAX_BUTTON_VALUE:
         blocks.append(
             {

@@ -4,10 +4,10 @@ Retries run inside the call, so only code that has already acknowledged Slack (l
 after `ack()`, the outbox worker) makes calls through these clients.
 
 chat.postMessage is not idempotent: a 5xx reply or a dropped connection may come after
-Slack stored the message. The server-error and connection-error handlers therefore do
-not retry chat.postMessage in the call; the outbox retries it later, after looking the
-message up by its metadata (see `bot.slack.delivery`). A 429 reply means Slack posted
-nothing, so rate-limited calls, chat.postMessage included, are retried after Retry-After.
+Slack stored the message. So the server-error and connection-error handlers do not retry
+chat.postMessage inside the call. The outbox retries it later, after looking the message
+up by its metadata (see `bot.slack.delivery`). A 429 reply means Slack posted nothing,
+so rate-limited calls, chat.postMessage included, are retried after Retry-After.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Delivery of the outbox: post pending messages to Slack (or print them) exactly once.
+"""Delivery of the outbox: post pending messages to Slack (or print them), retrying until each is posted once.
 
 A row goes pending -> sending -> sent. Claiming a row is a conditional UPDATE that is
 committed before the post, so two workers never post the same row, and while a row is
@@ -62,7 +62,7 @@ PERMANENT_ERRORS = frozenset(
 
 
 class SendError(Exception):
-    """A Slack call that failed; says whether to retry, when, and whether Slack may have posted."""
+    """A failed Slack call, with whether to retry it, when, and whether Slack may have posted the message."""
 
     def __init__(self, message: str, *, permanent: bool = False, unclear: bool = False, retry_after: int | None = None):
         super().__init__(message)
@@ -159,14 +159,14 @@ class SlackSender:
         if channel.startswith(("U", "W")):
             return str(_call(self.client.conversations_open, users=channel)["channel"]["id"])
         if channel.startswith("#"):
-            wanted = channel[1:]
+            name = channel[1:]
             cursor = None
             while True:
                 response = _call(
                     self.client.conversations_list, types="public_channel,private_channel", limit=200, cursor=cursor
                 )
                 for found in response.get("channels", []):
-                    if found.get("name") == wanted:
+                    if found.get("name") == name:
                         return str(found["id"])
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
@@ -195,8 +195,8 @@ def _call(method: Any, **kwargs: Any) -> Any:
         if status == 429:
             raise SendError(f"{name}: rate limited (HTTP 429)", retry_after=retry_after_seconds_from(exc)) from None
         if status >= 500:
-            raise SendError(f"{name}: Slack answered HTTP {status}", unclear=True) from None
-        raise SendError(f"{name}: Slack answered {error or f'HTTP {status}'}", permanent=error in PERMANENT_ERRORS) from None
+            raise SendError(f"{name}: Slack returned HTTP {status}", unclear=True) from None
+        raise SendError(f"{name}: Slack returned {error or f'HTTP {status}'}", permanent=error in PERMANENT_ERRORS) from None
     except (URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc.__class__.__name__
         raise SendError(f"{name}: connection failed ({reason})", unclear=True) from None

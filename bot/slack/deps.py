@@ -1,4 +1,4 @@
-"""What the Slack handlers share: settings, the database, the clock and the sender for replies."""
+"""Dependencies shared by the Slack handlers: settings, the database engine and the clock."""
 
 from __future__ import annotations
 

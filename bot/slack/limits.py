@@ -1,12 +1,15 @@
 """Slack's size limits, and fitting a message into them before it is sent.
 
-Limits are the documented ones for chat.postMessage and Block Kit (api.slack.com, 2026):
-50 blocks per message and 100 per App Home view, 3,000 characters of section text,
-2,000 per section field and at most 10 fields, 150 characters of header text, 75 of
-button text, 25 elements per actions block, 10 per context block, and 40,000 characters
-of top-level message text. A message over a limit is split (long section text becomes
-several sections) or trimmed with a note that says what was left out, so Slack never
-rejects it.
+The limits are those documented for chat.postMessage and Block Kit on api.slack.com:
+
+- 50 blocks per message, 100 per App Home view;
+- section text 3,000 characters, section fields 2,000 characters each and at most 10;
+- header text 150 characters, button text 75;
+- 25 elements per actions block, 10 per context block;
+- 40,000 characters of top-level message text.
+
+A message over a limit is split (long section text becomes several sections) or trimmed
+with a note about what was left out, so Slack does not reject it for its size.
 """
 
 from __future__ import annotations
@@ -58,10 +61,10 @@ def _fit_block(block: dict[str, Any]) -> list[dict[str, Any]]:
         fitted = copy.deepcopy(block)
         fields = fitted.get("fields")
         if fields:
-            kept = fields[:MAX_SECTION_FIELDS]
-            for field in kept:
+            first_fields = fields[:MAX_SECTION_FIELDS]
+            for field in first_fields:
                 field["text"] = trim_text(field.get("text", ""), MAX_FIELD_TEXT)
-            fitted["fields"] = kept
+            fitted["fields"] = first_fields
         text = fitted.get("text")
         if not text or len(text.get("text", "")) <= MAX_SECTION_TEXT:
             return [fitted]

@@ -29,7 +29,7 @@ ANSWERED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
 def dedupe_events(deps: SlackDeps) -> Callable[..., BoltResponse | None]:
-    """Build middleware that handles each event_id once, whatever X-Slack-Retry-Num says.
+    """Build middleware that handles each event_id once, whatever the X-Slack-Retry-Num header contains.
 
     The event id is stored before the listener runs, so an event whose handling crashed
     is not retried: answers are at most once. Ids older than a day are deleted, because
@@ -45,7 +45,7 @@ def dedupe_events(deps: SlackDeps) -> Callable[..., BoltResponse | None]:
         with deps.session() as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            # RETURNING tells whether the row was inserted; psycopg 3 reports rowcount -1 here.
+            # The RETURNING row shows whether the insert happened, because psycopg 3 reports rowcount -1 here.
             statement = (
                 insert(SlackEventSeen)
                 .values(event_id=event_id, seen_at=now)
@@ -116,11 +116,11 @@ class AdminCheck:
             return self._members
 
     def require_admin(self, client: WebClient, context: BoltContext, ack: Callable[..., BoltResponse], next: Callable[[], None]):
-        """Listener middleware: refuse non-admins with an ephemeral reply and run nothing."""
+        """Listener middleware: reject non-admins with an ephemeral reply and run nothing."""
         if self.is_admin(client, context.user_id):
             context["is_admin"] = True
             return next()
-        logger.info("admin command refused user=%s", context.user_id)
+        logger.info("admin command rejected user=%s", context.user_id)
         return ack(text=messages.NOT_ADMIN)
 
     def attach_flag(self, client: WebClient, context: BoltContext, next: Callable[[], None]):

@@ -12,16 +12,14 @@ from bot import outbox
 from bot.slack import messages
 from bot.slack.blocks import answer_blocks, text_section
 from bot.slack.delivery import SendError, SlackSender, deliver_pending
-from bot.slack.deps import SlackDeps, optional_function
+from bot.questions import Answer, answer_question
+from bot.slack.deps import SlackDeps
 
 logger = logging.getLogger(__name__)
 
 
-def answer(deps: SlackDeps, question: str) -> Any | None:
-    """Return the Answer to `question`, or None while the question layer is not installed."""
-    answer_question = optional_function("bot.questions", "answer_question")
-    if answer_question is None:
-        return None
+def answer(deps: SlackDeps, question: str) -> Answer:
+    """Return the Answer to `question` from the question layer."""
     with deps.session() as session:
         return answer_question(session, question, settings=deps.settings, clock=deps.clock)
 
@@ -40,18 +38,14 @@ class Reply:
         return cls(text=text, blocks=[text_section(text)])
 
 
-def answer_or_reply(deps: SlackDeps, question: str, *, where: str) -> Any:
-    """Answer `question`; on a missing question layer or an error, return a reply that says so."""
+def answer_or_reply(deps: SlackDeps, question: str, *, where: str) -> Answer | Reply:
+    """Answer `question`; when answering raises, log it and return a reply that apologises."""
     try:
-        found = answer(deps, question)
+        return answer(deps, question)
     except Exception:
         # The question text is not logged: it may name customers or people.
         logger.exception("answer failed where=%s question_chars=%d", where, len(question))
         return Reply.of(messages.ANSWER_FAILED)
-    if found is None:
-        # TODO: remove this branch once bot.questions.answer_question is committed.
-        return Reply.of(messages.NOT_AVAILABLE.format(feature="Answering cost questions"))
-    return found
 
 
 def post_reply(
@@ -84,7 +78,7 @@ def post_reply(
 
 
 def upload_chart(client: WebClient, *, channel: str, thread_ts: str | None, png: bytes, question: str) -> None:
-    """Upload an answer's chart with files_upload_v2; a failure is logged, the answer text stands alone."""
+    """Upload an answer's chart with files_upload_v2; a failure is logged and the answer goes out without it."""
     try:
         SlackSender(client).upload_chart(
             channel=channel, thread_ts=thread_ts, png=png, title=messages.CHART_TITLE.format(question=question)[:250]

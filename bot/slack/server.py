@@ -1,7 +1,7 @@
 """The HTTP server of `costbot serve`: Slack requests on /slack/events and a health endpoint.
 
 A threading server from the standard library, so one slow request never holds up the
-ack of another; Bolt verifies each request's signature and answers 401 when it fails.
+ack of another; Bolt verifies each request's signature and returns 401 when it is invalid.
 """
 
 from __future__ import annotations

@@ -377,3 +377,20 @@ def test_utf16_file(engine: sa.Engine, tmp_path: Path) -> None:
     assert failure(engine, path, format_name="focus") == [
         f"{path}:1: encoding: b'\\xff\\xfe': the file is UTF-16; save it as UTF-8 and import it again"
     ]
+
+
+def test_identical_rows_count_once(engine: sa.Engine, tmp_path: Path) -> None:
+    # Two rows that agree on every identifying column are one charge; the summary shows it.
+    rows = [focus_row(ResourceId="i-1", BilledCost="2.00"), focus_row(ResourceId="i-1", BilledCost="2.00")]
+    summary = run_import(engine, write_focus(tmp_path / "twice.csv", rows))
+    assert (summary.rows_read, summary.rows_imported, summary.rows_duplicate) == (2, 1, 1)
+    assert [row.billed_cost_usd for row in stored(engine)] == [D("2.00")]
+
+
+def test_long_identifier_rejected(engine: sa.Engine, tmp_path: Path) -> None:
+    resource = "r" * 501
+    path = write_focus(tmp_path / "long.csv", [focus_row(ResourceId=resource)])
+    assert failure(engine, path) == [
+        f"{path}:2: ResourceId: '{'r' * 80}…': longer than 500 characters, the most costbot stores for "
+        "resource_id; shorten it"
+    ]

@@ -397,3 +397,23 @@ def test_dcgm_counter_list_not_detected(engine: sa.Engine) -> None:
     path = GPU / "dcgm_exporter_default-counters.csv"
     [error] = failure(engine, path)
     assert error.startswith(f"{path}:1: format: '# Format': format not recognised; pass --format with one of:")
+
+
+def test_nounits_format(engine: sa.Engine, tmp_path: Path) -> None:
+    # --format=csv,nounits keeps the units in the header and drops them from the values.
+    text = "timestamp, utilization.gpu [%], memory.used [MiB]\n2026/11/19 10:00:00.000, 88, 2048\n"
+    run_import(engine, write(tmp_path / "nounits.csv", text), host="gpu-x", host_tz="UTC")
+    [row] = stored(engine)
+    assert (row.utilization_pct, row.memory_used_mib) == (88.0, 2048.0)
+
+
+def test_dcgm_profiling_metrics_only(engine: sa.Engine, tmp_path: Path) -> None:
+    labels = '{gpu="0",UUID="GPU-1111",modelName="NVIDIA L4",Hostname="n1"}'
+    text = (
+        f"DCGM_FI_PROF_GR_ENGINE_ACTIVE{labels} 0.425 1763542800000\n"
+        f"DCGM_FI_DEV_POWER_USAGE{labels} NaN 1763542800000\n"
+    )
+    run_import(engine, write(tmp_path / "prof.prom", text), interval_seconds=15)
+    [row] = stored(engine)
+    # No DCGM_FI_DEV_GPU_UTIL: engine activity 0.425 x 100 = 42.5 %; NaN power is unknown.
+    assert (row.utilization_pct, row.power_w, row.gpu_model, row.interval_seconds) == (42.5, None, "L4", 15)

@@ -48,7 +48,7 @@ def read_rows(context: ParseContext, *, required: Iterable[str], what: str) -> I
 
     `required` lists the columns the header must contain; `what` names the format in messages.
     A problem with the header or the file as a whole raises ImportFailed, because no row of
-    such a file can be trusted; a bad row is yielded as a RowError and reading goes on.
+    such a file can be trusted. A bad row is yielded as a RowError, and reading goes on.
     """
     path = context.path
     name = str(path)

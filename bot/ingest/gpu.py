@@ -1,8 +1,8 @@
 """What the GPU formats (nvidia-smi CSV logs, DCGM exporter text) share.
 
 Both yield GpuUsage samples: one GPU on one host at one time, covering `interval_seconds`.
-This module normalises GPU names to a model class, decides the host name, the host's time
-zone and the sample time when the file does not state them, and works out each sample's
+This module normalises GPU names to a model class. When the file does not state them, it
+decides the host name, the host's time zone and the sample time. It works out each sample's
 interval from the next sample of the same GPU.
 """
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 # Interval of a sample when the file has one sample per GPU and no interval option is given.
 DEFAULT_INTERVAL_SECONDS = 60
 # NOTE: a gap between two samples longer than this (the logger was stopped) counts as this
-# long, so one sample never stands for hours of use; the GPU may still have been rented then.
+# long, so one sample never covers hours of use. The GPU may still have been rented then.
 MAX_INTERVAL_SECONDS = 3600
 
 # GPU model classes, most specific first: "NVIDIA H100 80GB HBM3" -> H100, "Tesla T4" -> T4.

@@ -145,7 +145,7 @@ def test_statement_count_independent_of_budget_count(engine, session):
         check_budgets(session, budgets_file(2), now=datetime(2026, 11, 3, tzinfo=UTC), tz=UTC)
         few = len(statements)
         statements.clear()
-        check_budgets(session, budgets_file(600), now=datetime(2026, 11, 3, tzinfo=UTC), tz=UTC)
+        check_budgets(session, budgets_file(300), now=datetime(2026, 11, 3, tzinfo=UTC), tz=UTC)
         many = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", count)

@@ -135,9 +135,10 @@ budgets:
 
 
 def test_invalid_yaml_and_top_level():
-    assert _errors("budgets:\n  - name: [unclosed\n") == [
-        "budgets.yml:3: invalid YAML: expected ',' or ']', but got '<stream end>'"
-    ]
+    (syntax,) = _errors("budgets:\n  - name: [unclosed\n")
+    # libyaml and the pure-Python parser word the problem differently.
+    assert syntax.startswith("budgets.yml:3: invalid YAML: ")
+    assert "expected ',' or ']'" in syntax
     assert _errors("budget:\n  - name: a\n") == [
         "budgets.yml:1: unknown top-level key 'budget'; the only key is 'budgets'"
     ]

@@ -1,4 +1,4 @@
-"""What budget owners and admins do from an alert's buttons: acknowledge or snooze a budget."""
+"""Budget actions behind an alert's buttons: acknowledge and snooze, for the owner or an admin."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.budgets.config import Budget, BudgetSet, current_budgets
 from bot.clock import Clock
@@ -15,7 +15,6 @@ from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-SNOOZE_DAYS = (1, 7)
 MAX_SNOOZE_DAYS = 90
 
 
@@ -81,11 +80,6 @@ def snooze(
         f"<@{user_id}> snoozed budget {definition.name} until {until:%Y-%m-%d %H:%M} UTC; "
         f"alerts above {highest or 0}% still come through."
     )
-
-
-def active_snooze(session: Session, budget: str, clock: Clock) -> BudgetSnooze | None:
-    row = session.exec(select(BudgetSnooze).where(BudgetSnooze.budget_name == budget)).first()
-    return row if row is not None and row.until > clock.now() else None
 
 
 def _authorised(name: str, user_id: str, is_admin: bool, budgets: BudgetSet | None) -> Budget:

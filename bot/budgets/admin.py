@@ -94,9 +94,9 @@ def remove_budget(settings, *, name: str, user_id: str, is_admin: bool) -> str:
     return f"<@{user_id}> removed budget {name}."
 
 
-def _require_admin(user_id: str, is_admin: bool, what: str) -> None:
+def _require_admin(user_id: str, is_admin: bool, action: str) -> None:
     if not is_admin:
-        raise PermissionError(f"only admins can {what}; <@{user_id}> is not an admin")
+        raise PermissionError(f"only admins can {action}; <@{user_id}> is not an admin")
 
 
 def _read_document(path: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from bot import outbox
 from bot.budgets.blocks import alert_blocks, alert_text
-from bot.budgets.checks import BudgetStatus, SpendQuery, check_budgets
+from bot.budgets.checks import BudgetStatus, SpendQuery, add_drivers, check_budgets
 from bot.budgets.config import Budget, BudgetSet
 from bot.models import BudgetAlert, BudgetSnooze
 
@@ -55,7 +55,7 @@ class AlertPlan:
 
 @dataclass
 class CheckReport:
-    """What one check found and did: statuses, alerts due, alerts recorded and those already sent."""
+    """The result of one check: statuses, alerts due, alerts recorded and those already sent."""
 
     statuses: list[BudgetStatus]
     due: list[AlertPlan]
@@ -127,7 +127,7 @@ def run_check(
     With `dry_run`, nothing is written: the report lists the alerts a real check would send.
     Each alert commits on its own, so a failure later in the run keeps earlier alerts.
     """
-    statuses = check_budgets(session, budgets, now=now, tz=tz, spend_query=spend_query)
+    statuses = check_budgets(session, budgets, now=now, tz=tz, spend_query=spend_query, with_drivers=False)
     recorded = _recorded_alerts(session, statuses)
     snoozes = {row.budget_name: row for row in session.exec(select(BudgetSnooze).where(BudgetSnooze.until > now))}
 
@@ -136,16 +136,17 @@ def run_check(
         key = (status.budget.name, status.period.start)
         plan, held_back = plan_alert(status, recorded.get(key, set()), snoozes.get(status.budget.name), now)
         report.snoozed += held_back
-        if plan is None:
-            continue
-        report.due.append(plan)
-        if dry_run:
-            continue
-        if record_and_enqueue(session, plan, now=now, guidance_base_url=guidance_base_url):
-            report.sent.append(plan)
-        else:
-            report.already_sent += 1
+        if plan is not None:
+            report.due.append(plan)
+    # Drivers are only shown in alerts, so only the budgets with one due are grouped by them.
+    add_drivers(session, [plan.status for plan in report.due], spend_query=spend_query)
+
     if not dry_run:
+        for plan in report.due:
+            if record_and_enqueue(session, plan, now=now, guidance_base_url=guidance_base_url):
+                report.sent.append(plan)
+            else:
+                report.already_sent += 1
         session.commit()
     logger.info(
         "budget check done at=%s budgets=%d due=%d sent=%d already_sent=%d snoozed=%d dry_run=%s",
@@ -197,8 +198,8 @@ def _insert_alert(
         .on_conflict_do_nothing(index_elements=["budget_name", "period_start", "threshold_pct", "kind"])
         .returning(BudgetAlert.id)
     )
-    # RETURNING tells inserted from skipped on both databases; rowcount is -1 on
-    # PostgreSQL with psycopg 3 and SQLAlchemy 2.1 when the insert returns rows.
+    # RETURNING distinguishes an inserted row from a skipped one on both databases. The
+    # rowcount is -1 on PostgreSQL (psycopg 3, SQLAlchemy 2.1) for an INSERT that returns rows.
     return session.execute(statement).first() is not None
 
 

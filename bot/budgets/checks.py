@@ -2,8 +2,9 @@
 
 Budgets are grouped by period, cost kinds and the set of scope dimensions. Each group costs
 two grouped spend queries (period to date, and the trailing week for the forecast) however
-many budgets it holds, so a check issues a number of SQL statements that depends on the
-kinds of budgets in the file, not on their count.
+many budgets it contains, plus one for the drivers of the budgets that need them. The
+number of SQL statements of a check therefore depends on the kinds of budgets in the file,
+not on their count.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -107,23 +109,63 @@ def check_budgets(
     now: datetime,
     tz: ZoneInfo,
     spend_query: SpendQuery | None = None,
+    with_drivers: bool = True,
 ) -> list[BudgetStatus]:
-    """Compute the status of every budget at `now`, in the order of the file."""
-    if spend_query is None:
-        from bot.queries.spend import spend_by as spend_query
+    """Compute the status of every budget at `now`, in the order of the file.
 
+    With `with_drivers=False` the drivers stay empty, and `add_drivers` can fill them later
+    for the few budgets with an alert due. That saves grouping every budget's spend by one
+    more dimension.
+    """
     items = list(budgets.budgets if isinstance(budgets, BudgetSet) else budgets)
     groups: dict[tuple, list[Budget]] = defaultdict(list)
     for budget in items:
         groups[(budget.period, budget.kinds, budget.scope_dimensions)].append(budget)
 
     statuses: dict[str, BudgetStatus] = {}
-    for (period_name, kinds, dimensions), members in groups.items():
-        period = period_at(period_name, now, tz)
-        for status in _check_group(session, members, period, kinds, dimensions, now, tz, spend_query):
-            statuses[status.budget.name] = status
+    with _rollups_checked_once(session, enabled=spend_query is None):
+        query = spend_query or _default_spend_query()
+        for (period_name, kinds, dimensions), members in groups.items():
+            period = period_at(period_name, now, tz)
+            for status in _check_group(session, members, period, kinds, dimensions, now, tz, query):
+                statuses[status.budget.name] = status
+        ordered = [statuses[budget.name] for budget in items]
+        if with_drivers:
+            add_drivers(session, ordered, spend_query=query)
     logger.info("budget check at=%s budgets=%d query_groups=%d", now.isoformat(), len(items), len(groups))
-    return [statuses[budget.name] for budget in items]
+    return ordered
+
+
+def add_drivers(session: Session, statuses: Sequence[BudgetStatus], *, spend_query: SpendQuery | None = None) -> None:
+    """Fill in the top drivers of `statuses`: one grouped query per period, kinds and scope dimensions."""
+    query = spend_query or _default_spend_query()
+    groups: dict[tuple, list[BudgetStatus]] = defaultdict(list)
+    for status in statuses:
+        budget = status.budget
+        groups[(status.period.start, status.checked_at, budget.kinds, budget.scope_dimensions)].append(status)
+
+    with _rollups_checked_once(session, enabled=spend_query is None):
+        for (start, now, kinds, dimensions), members in groups.items():
+            if now <= start:
+                continue
+            driver = driver_dimension(dimensions)
+            filters = _union_filters([status.budget for status in members], dimensions)
+            by_scope: dict[tuple, list] = defaultdict(list)
+            for row in query(session, start=start, end=now, filters=filters, group_by=(*dimensions, driver), kinds=kinds):
+                by_scope[tuple(row.group.get(name) for name in dimensions)].append(row)
+            for status in members:
+                by_driver: dict[str | None, Decimal] = defaultdict(Decimal)
+                for key in itertools.product(*(status.budget.scope[name] for name in dimensions)):
+                    for row in by_scope.get(key, ()):
+                        by_driver[row.group.get(driver)] += row.total
+                ranked = sorted(by_driver.items(), key=lambda item: (-item[1], item[0] or ""))
+                status.drivers = [Driver(driver, value, amount) for value, amount in ranked[:TOP_DRIVERS] if amount > 0]
+
+
+def _default_spend_query() -> SpendQuery:
+    from bot.queries.spend import spend_by
+
+    return spend_by
 
 
 def _check_group(
@@ -136,42 +178,49 @@ def _check_group(
     tz: ZoneInfo,
     spend_query: SpendQuery,
 ) -> list[BudgetStatus]:
-    driver = driver_dimension(dimensions)
     filters = _union_filters(members, dimensions)
 
-    # Period to date, grouped by the scope dimensions and the driver dimension.
+    # Period to date, grouped by the scope dimensions.
     to_date: dict[tuple, list] = defaultdict(list)
     if now > period.start:
-        rows = spend_query(session, start=period.start, end=now, filters=filters,
-                           group_by=(*dimensions, driver), kinds=kinds)
-        for row in rows:
+        for row in spend_query(session, start=period.start, end=now, filters=filters, group_by=dimensions, kinds=kinds):
             to_date[tuple(row.group.get(name) for name in dimensions)].append(row)
 
-    # The trailing window, grouped by the scope dimensions, gives the forecast's rate.
+    # The trailing window, grouped the same way, gives the forecast's rate.
     window: dict[tuple, Decimal] = defaultdict(Decimal)
-    rows = spend_query(session, start=now - FORECAST_WINDOW, end=now, filters=filters,
-                       group_by=dimensions, kinds=kinds)
+    rows = spend_query(session, start=now - FORECAST_WINDOW, end=now, filters=filters, group_by=dimensions, kinds=kinds)
     for row in rows:
         window[tuple(row.group.get(name) for name in dimensions)] += row.total
 
     remaining = period.end - now
+    reset_in = days_until_reset(period, now, tz)
     statuses = []
     for budget in members:
-        status = BudgetStatus(budget=budget, period=period, checked_at=now,
-                              days_until_reset=days_until_reset(period, now, tz))
-        by_driver: dict[str | None, Decimal] = defaultdict(Decimal)
+        status = BudgetStatus(budget=budget, period=period, checked_at=now, days_until_reset=reset_in)
         window_spend = ZERO
         for key in itertools.product(*(budget.scope[name] for name in dimensions)):
             for row in to_date.get(key, ()):
                 status.spent += row.total
                 status.unpriced_rows += row.unpriced_rows
-                by_driver[row.group.get(driver)] += row.total
             window_spend += window.get(key, ZERO)
         status.forecast = forecast_spend(status.spent, window_spend, FORECAST_WINDOW, remaining)
-        ranked = sorted(by_driver.items(), key=lambda item: (-item[1], item[0] or ""))
-        status.drivers = [Driver(driver, value, amount) for value, amount in ranked[:TOP_DRIVERS] if amount > 0]
         statuses.append(status)
     return statuses
+
+
+@contextmanager
+def _rollups_checked_once(session: Session, *, enabled: bool) -> Iterator[None]:
+    """Decide once per check whether the hourly rollups are current, instead of once per query."""
+    from bot.queries import rollups
+
+    if not enabled or rollups.PINNED_KEY in session.info:
+        yield
+        return
+    session.info[rollups.PINNED_KEY] = rollups.is_current(session)
+    try:
+        yield
+    finally:
+        session.info.pop(rollups.PINNED_KEY, None)
 
 
 def _union_filters(members: list[Budget], dimensions: tuple[str, ...]) -> dict[str, list[str]] | None:

@@ -1,9 +1,9 @@
 """The budgets file: load, validate and keep the last good set of budgets.
 
 Admins keep the file in version control. `load_budgets` reports every mistake as
-`FILE:LINE: budget NAME: what is wrong` and rejects an invalid file as a whole;
-`BudgetRegistry` rereads the file when it changes and keeps the last good set in force
-while the file is invalid.
+`FILE:LINE: budget NAME: what is wrong` and rejects an invalid file as a whole.
+`BudgetRegistry` rereads the file when it changes, and while the file is invalid it keeps
+the last good set in force.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ BUDGET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9][a-z0-9_-]{0,79})$")
 MAX_THRESHOLD_PCT = 1000
+# libyaml's loader, when PyYAML was built with it, composes a 10,000-budget file about ten
+# times faster; both keep the line marks that error messages use.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class BudgetFileError(Exception):
@@ -89,8 +92,8 @@ class BudgetSet:
 def load_budgets(path: Path) -> BudgetSet:
     """Read and validate the budgets file at `path`; raise BudgetFileError listing every mistake.
 
-    A missing file is an error too, because a worker configured with a budgets file that is
-    not there should say so rather than check nothing.
+    A missing file is an error too, because a worker configured with a budgets file that does
+    not exist must report it instead of silently checking nothing.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -104,7 +107,7 @@ def load_budgets(path: Path) -> BudgetSet:
 def parse_budgets(text: str, path: Path) -> BudgetSet:
     """Validate the YAML `text` of a budgets file; `path` only names the file in errors."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise BudgetFileError([f"{path}:{line}: invalid YAML: {exc.problem}"]) from None

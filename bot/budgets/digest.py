@@ -40,7 +40,7 @@ def send_digests(session: Session, *, settings, clock: Clock, budgets: BudgetSet
     """Queue this week's digest for each channel; return how many messages were queued."""
     now = clock.now()
     week_label = (now.astimezone(settings.tz).date() - timedelta(days=now.astimezone(settings.tz).weekday())).isoformat()
-    statuses = check_budgets(session, budgets, now=now, tz=settings.tz, spend_query=spend_query)
+    statuses = check_budgets(session, budgets, now=now, tz=settings.tz, spend_query=spend_query, with_drivers=False)
     attention = [status for status in statuses if _needs_attention(status)]
     by_channel: dict[str, list[BudgetStatus]] = defaultdict(list)
     for status in attention:

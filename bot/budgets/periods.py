@@ -16,10 +16,6 @@ class Period:
     first_day: date
     reset_day: date
 
-    def elapsed_share(self, now: datetime) -> float:
-        total = (self.end - self.start).total_seconds()
-        return min(max((now - self.start).total_seconds() / total, 0.0), 1.0)
-
 
 def period_at(period: str, at: datetime, tz: ZoneInfo) -> Period:
     """Return the `period` (daily, weekly, monthly, quarterly) that contains the instant `at`.

@@ -20,7 +20,7 @@ MAX_BUDGET_BLOCKS = 48
 
 
 def budget_statuses(session: Session, *, settings, clock: Clock) -> list[BudgetStatus]:
-    return check_budgets(session, current_budgets(settings), now=clock.now(), tz=settings.tz)
+    return check_budgets(session, current_budgets(settings), now=clock.now(), tz=settings.tz, with_drivers=False)
 
 
 def budgets_message(session: Session, *, settings, clock: Clock, user_id: str | None = None) -> tuple[str, list[dict[str, Any]]]:

@@ -1,8 +1,8 @@
 """The worker process: APScheduler 3.x runs the jobs on their cron schedules.
 
 Each job is scheduled with `coalesce=True` and `misfire_grace_time=None`, so a run delayed
-for any length of time still happens, once, however many fire times it missed, and with
-`max_instances=1`, so a run that overruns its interval is not started a second time.
+for any length of time still happens, once, however many fire times it missed. Each job
+also has `max_instances=1`, so a run that overruns its interval is not started again.
 The scheduler's job store lives in memory, so downtime is caught up from the job lease
 rows: a job whose last claimed fire time is older than its latest due fire time runs once
 on start. Every run claims its fire time in the database first (see `bot.scheduler.leases`),

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import db
 from bot.budgets.blocks import pct, usd
 from bot.budgets.config import BudgetFileError, load_budgets
+from bot.models import BudgetAlert, BudgetSnooze
 from bot.settings import get_settings
 
 
@@ -38,6 +39,18 @@ def _load(path: Path):
     except BudgetFileError as exc:
         typer.echo(f"costbot: {len(exc.errors)} error(s) in the budgets file:\n{exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _alerts_this_period(session: Session, statuses) -> dict[str, list[str]]:
+    """Return, per budget, the alerts recorded in its current period, e.g. ["actual 50%"]."""
+    starts = {status.budget.name: status.period.start for status in statuses}
+    sent: dict[str, list[str]] = {}
+    query = select(BudgetAlert).where(BudgetAlert.period_start.in_(set(starts.values()))).order_by(BudgetAlert.threshold_pct)
+    for alert in session.exec(query):
+        if starts.get(alert.budget_name) == alert.period_start:
+            covered = f" (covered by {alert.covered_by_pct}%)" if alert.covered_by_pct else ""
+            sent.setdefault(alert.budget_name, []).append(f"{alert.kind} {alert.threshold_pct}%{covered}")
+    return sent
 
 
 def register(app: typer.Typer) -> None:
@@ -96,17 +109,23 @@ def register(app: typer.Typer) -> None:
         now = _parse_at(at)
         with Session(db.get_engine(settings.database_url)) as session:
             statuses = check_budgets(session, budgets, now=now, tz=settings.tz)
+            sent = _alerts_this_period(session, statuses)
+            snoozed = {row.budget_name: row.until for row in session.exec(select(BudgetSnooze).where(BudgetSnooze.until > now))}
         if not statuses:
             typer.echo(f"no budgets in {settings.budgets_file}")
         for status in statuses:
             budget = status.budget
             drivers = ", ".join(f"{driver.label} {usd(driver.amount)}" for driver in status.drivers) or "no spend yet"
-            typer.echo(
+            alerts = ", ".join(sent.get(budget.name, [])) or "none"
+            line = (
                 f"{budget.name} ({budget.describe_scope()}, {budget.period}, owner {budget.owner}): "
                 f"{usd(status.spent)} of {usd(budget.amount_usd)} ({pct(status.share_pct)}), "
                 f"forecast {usd(status.forecast)} ({pct(status.forecast_pct)}), resets {status.period.reset_day} "
-                f"in {status.days_until_reset} days; drivers: {drivers}"
+                f"in {status.days_until_reset} days; drivers: {drivers}; alerts this period: {alerts}"
             )
+            if budget.name in snoozed:
+                line += f"; snoozed until {snoozed[budget.name]:%Y-%m-%d %H:%M} UTC"
+            typer.echo(line)
 
     @budgets_app.command("validate")
     def validate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -91,6 +92,21 @@ def _seed_spend(engine) -> None:
                 )
             )
         session.commit()
+
+
+def _outbox_statuses(engine) -> list[str]:
+    with Session(engine) as session:
+        return [row.status for row in session.exec(select(OutboxMessage))]
+
+
+def _wait_until(condition, timeout: float = 10) -> None:
+    """Wait for work that a listener finishes after its ack, checking every 20 ms up to `timeout` seconds."""
+    tick = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        tick.wait(0.02)
+    raise AssertionError(f"condition not met within {timeout}s")
 
 
 # --- request verification ----------------------------------------------------------------------
@@ -393,3 +409,23 @@ def test_share_answer_posts_in_channel(slack, fake, engine, settings, clock):
     assert call.params["text"] == expected.text
     assert call.params["blocks"][0]["elements"][0]["text"] == messages.SHARED_BY.format(user="U0ENG0001", question="spend by team last month")
     assert not any(block.get("type") == "actions" for block in call.params["blocks"])
+
+
+def test_reply_during_outage_delivered_once(slack, fake, engine, clock):
+    from bot.slack.clients import make_web_client
+    from bot.slack.delivery import SlackSender, deliver_pending
+
+    fake.set_down(True)
+    reply = slack.event(_mention(f"<@{BOT_USER_ID}>", ts="1764800000.001100"))
+    fake.wait_for("chat.postMessage")  # the first attempt, which gets HTTP 503
+    _wait_until(lambda: _outbox_statuses(engine) == ["pending"])
+    fake.set_down(False)
+
+    with Session(engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+        clock.set(row.next_attempt_at)
+        report = deliver_pending(session, SlackSender(make_web_client(BOT_TOKEN, fake.api_url)), clock)
+
+    assert reply.status == 200
+    assert report.delivered == 1
+    assert [message["text"] for message in fake.messages("C0GENERAL")] == [messages.EMPTY_MENTION]

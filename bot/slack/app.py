@@ -114,7 +114,9 @@ def create_app(
         # Long-running server: ack() returns the HTTP response at once and the listener
         # goes on in Bolt's thread pool.
         process_before_response=False,
-        token_verification_enabled=False,
+        # Bolt calls auth.test once more here and keeps the result, so requests that arrive
+        # while Slack is unreachable still pass Bolt's authorization step.
+        token_verification_enabled=True,
         request_verification_enabled=not socket_mode,
         ignoring_self_events_enabled=False,  # ignore_bot_events below covers this bot and every other
         logger=BOLT_LOGGER,

@@ -48,6 +48,29 @@ def test_rollups_equal_raw_totals(rolled, group_by):
     assert sum(row.total for row in rolled_rows) == D("369.70")  # 50.00 + 219.70 + 100.00
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+def test_rollups_equal_raw_partial_days(rolled, zone):
+    # 05:00 UTC bounds read hour rows for the partial edge days and day rows in between.
+    raw, rolled_rows = _raw_and_rolled(rolled, start=fx.day(10, 5), end=fx.day(13, 5), group_by=("day", "team"),
+                                       tz=ZoneInfo(zone))
+    assert rolled_rows == raw
+    # 11-10 from 05:00: tools 1.20 (09:00); 11-11: 9.05; 11-12: 9.00; 11-13 before 05:00: 4.40
+    assert sum(row.total for row in rolled_rows) == D("23.65")
+
+
+def test_user_filter_reads_raw_tables(rolled):
+    rolled.add(LlmUsage(source="test", natural_key="u1", start_time=fx.day(12), provider="openai", model="gpt-5",
+                        cost_usd=D("2.00"), cost_origin="priced", user="alice"))
+    rolled.commit()
+    rollups.refresh_rollups(rolled, start=fx.day(12), end=fx.day(13))
+    rolled.commit()
+    assert not rollups.usable(rolled, fx.WEEK_START, fx.WEEK_END, ["user"])
+    assert rollups.usable(rolled, fx.WEEK_START, fx.WEEK_END, ["team"])
+    rows = spend_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END, filters={"user": ["alice"]})
+    assert rows[0].total == D("2.00")
+    assert rollups.stored_values(rolled)["user"] == ["alice"]
+
+
 def test_rollups_equal_raw_traffic(rolled):
     rolled_rows = traffic_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END, group_by=("model",))
     rolled.info[rollups.PINNED_KEY] = False
@@ -112,7 +135,11 @@ def test_rebuild_after_first_refresh_builds_all(session):
     written = rollups.refresh_rollups(session, start=fx.day(16), end=fx.day(17))
     session.commit()
     assert rollups.is_current(session)
-    hours = session.execute(sa.select(sa.func.count(sa.distinct(UsageRollup.hour)))).scalar_one()
+    days = session.execute(
+        sa.select(sa.func.count(sa.distinct(UsageRollup.start_time))).where(UsageRollup.bucket_seconds == 86400)
+    ).scalar_one()
     assert written > 0
-    assert hours > 1  # never built before, so every day was rolled up, not only 11-16
+    # never built before, so every day with usage was rolled up, not only 11-16:
+    # 11-08, 11-10, 11-11, 11-12, 11-13, 11-14 and 11-16
+    assert days == 7
     assert spend_by(session, start=fx.day(1), end=fx.day(20))[0].total == D("369.70")

@@ -1,7 +1,7 @@
 """All SQLModel tables; importing this package registers them on `SQLModel.metadata`."""
 
 from bot.models.base import DIMENSIONS
-from bot.models.rollups import RollupState, UsageRollup
+from bot.models.rollups import RollupState, RollupValue, UsageRollup
 from bot.models.operations import BudgetAlert, BudgetSnooze, Finding, JobLease, OutboxMessage, SlackEventSeen
 from bot.models.usage import (
     COST_PRICED,
@@ -35,6 +35,7 @@ __all__ = [
     "OutboxMessage",
     "ReportedCost",
     "RollupState",
+    "RollupValue",
     "SlackEventSeen",
     "ToolUsage",
     "UsageRollup",

@@ -1,8 +1,11 @@
-"""Pre-aggregated usage per UTC hour, so cost questions stay fast over millions of usage rows.
+"""Pre-aggregated usage per UTC hour and per UTC day, so cost questions stay fast over
+millions of usage rows.
 
 The rollups are derived data: `costbot rollups rebuild` recreates them from the usage
-tables, and the importer refreshes the hours an import touched. Queries use them only
-while `rollup_state` shows they cover every usage row (see bot.queries.rollups).
+tables, and the importer refreshes the days an import touched. Queries use them only
+while `rollup_state` shows they cover every usage row (see bot.queries.rollups). The
+user and tenant dimensions are left out, because their many values would leave little to
+aggregate; questions about a user or tenant read the usage tables.
 """
 
 from __future__ import annotations
@@ -10,25 +13,25 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from bot.types import Money, UTCDateTime
 
 
 class UsageRollup(SQLModel, table=True):
-    """Usage of one cost source in one UTC hour for one combination of dimension values."""
+    """Usage of one cost source in one UTC hour or day for one combination of dimension values."""
 
     __tablename__ = "usage_rollup"
+    __table_args__ = (Index("ix_usage_rollup_bucket_start", "bucket_seconds", "start_time"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    hour: datetime = Field(sa_type=UTCDateTime, index=True)
+    start_time: datetime = Field(sa_type=UTCDateTime)
+    bucket_seconds: int = Field(default=3600)  # 3600 for an hour row, 86400 for a day row
     # The cost source: llm_usage, reported_cost, tool_usage, gpu_usage, outcome or cloud_cost:<kind>.
     source: str = Field(max_length=30, index=True)
     team: str | None = Field(default=None, max_length=200)
     feature: str | None = Field(default=None, max_length=200)
-    tenant: str | None = Field(default=None, max_length=200)
-    user: str | None = Field(default=None, max_length=200)
     project: str | None = Field(default=None, max_length=200)
     environment: str | None = Field(default=None, max_length=100)
     provider: str | None = Field(default=None, max_length=200)
@@ -50,6 +53,16 @@ class UsageRollup(SQLModel, table=True):
     output_tokens: int = Field(default=0, sa_type=BigInteger)
     retries: int = Field(default=0, sa_type=BigInteger)
     failed_requests: int = Field(default=0, sa_type=BigInteger)
+
+
+class RollupValue(SQLModel, table=True):
+    """One stored value of a dimension or column, so questions can match names without
+    scanning the usage tables."""
+
+    __tablename__ = "rollup_value"
+
+    dimension: str = Field(primary_key=True, max_length=30)
+    value: str = Field(primary_key=True, max_length=500)
 
 
 class RollupState(SQLModel, table=True):

@@ -1,105 +1,160 @@
-"""Hourly rollups of every cost source: built with INSERT … SELECT … GROUP BY, read when current.
+"""Rollups of every cost source per UTC hour and per UTC day, built with INSERT … SELECT …
+GROUP BY and read while they are current.
 
-A rollup row sums one source's rows of one UTC hour that share all dimension values,
-with the same attribution rules as the raw queries (`bot.queries.sources`):
+A rollup row sums one source's rows of one UTC hour (or day) that share all dimension
+values except user and tenant, with the attribution rules of the raw queries
+(`bot.queries.sources`):
 - priced LLM rows covered by a provider's reported cost are kept but flagged `replaced`,
   so spend leaves them out while token and request counts keep them;
 - GPU samples are summed per host and hourly rate, and hosts with FOCUS GPU rows are
-  left out when the rollup is read, so a FOCUS import never needs other hours rebuilt.
+  left out when the rollup is read, so a FOCUS import never needs other days rebuilt.
 
-Queries read the rollups only when `rollup_state` matches every usage table's largest
-id. Rows inserted without a refresh therefore make queries fall back to the raw tables
-instead of giving stale totals. Rows updated in place (a re-import of the same natural
-keys) keep their ids, so the importer must call `refresh_rollups` for the range it wrote.
+A period reads hour rows for its partial first and last UTC days and day rows for the
+whole days between. Queries read the rollups only when `rollup_state` matches every usage
+table's largest id, so rows inserted without a refresh make queries fall back to the raw
+tables instead of giving stale totals. Rows updated in place (a re-import of the same
+natural keys) keep their ids, so the importer calls `refresh_rollups_for_import`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import Null
 from sqlmodel import Session
 
 from bot.models import CloudCost, GpuUsage, LlmUsage, Outcome, ReportedCost, ToolUsage
-from bot.models.rollups import RollupState, UsageRollup
-from bot.models.usage import COST_PRICED
-from bot.queries.sources import GROUPABLE, Source, applies, matches, sources
+from bot.models.rollups import RollupState, RollupValue, UsageRollup
+from bot.queries.sources import GROUPABLE, Source, matches, sources, utc_hour
 
 logger = logging.getLogger(__name__)
 
 USAGE_TABLES = (LlmUsage, ReportedCost, ToolUsage, GpuUsage, Outcome, CloudCost)
+# Dimensions the rollups keep; user and tenant have too many values to aggregate well.
+ROLLUP_DIMENSIONS = tuple(name for name in GROUPABLE if name not in ("user", "tenant"))
+HOUR, DAY = 3600, 86400
 _TRAFFIC = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "retries", "failed_requests")
-_ZERO_TRAFFIC = {name: sa.literal(0) for name in _TRAFFIC}
+_SUMMED = ("cost_usd", "rows", "unpriced_rows", "seconds", *_TRAFFIC)
+# Key in `Session.info` under which a caller may pin the result of `is_current` for a run
+# of read-only queries (one cost question), saving the per-query checks.
+PINNED_KEY = "costbot.rollups_current"
 
 
-def hour_start(column, dialect: str):
-    """Return the UTC hour a UTCDateTime column falls in, as a value of the same column type."""
+def truncate(column, dialect: str, unit: str):
+    """Return the UTC hour or day a UTCDateTime column falls in, as a value of the same type."""
     if dialect == "sqlite":
         # The stored text is "YYYY-MM-DD HH:MM:SS.ffffff"; keep that shape so comparisons with
-        # bound datetimes (written the same way) stay correct.
-        return sa.func.strftime("%Y-%m-%d %H:00:00.000000", column)
-    return sa.func.timezone("UTC", sa.func.date_trunc("hour", sa.func.timezone("UTC", column)))
+        # bound datetimes, written the same way, stay correct.
+        pattern = "%Y-%m-%d %H:00:00.000000" if unit == "hour" else "%Y-%m-%d 00:00:00.000000"
+        return sa.func.strftime(pattern, column)
+    return sa.func.timezone("UTC", sa.func.date_trunc(unit, sa.func.timezone("UTC", column)))
 
 
-def _floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _day_bounds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """Widen [start, end) to whole UTC days, because the reported-cost rule works per UTC day."""
-    first = start.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    last = end.astimezone(timezone.utc)
-    after = last.replace(hour=0, minute=0, second=0, microsecond=0)
-    if after < last:
+    after = _midnight(end)
+    if after < end:
         after += timedelta(days=1)
-    return first, after
+    return _midnight(start), after
 
 
-def _insert_source(session: Session, source: Source, start: datetime, end: datetime, dialect: str) -> int:
-    """Insert the rollup rows of one source for [start, end); return how many were inserted."""
-    table = source.table
-    hour = hour_start(source.time_column, dialect)
-    dimensions = {name: source.columns.get(name, sa.null()) for name in GROUPABLE}
-    values: dict[str, sa.ColumnElement] = {"hour": hour, "source": sa.literal(source.name)}
-    values.update(dimensions)
-    group = [hour, *[column for column in dimensions.values() if not isinstance(column, sa.sql.elements.Null)]]
+def _time_column(table):
+    return {GpuUsage: GpuUsage.sampled_at, CloudCost: CloudCost.charge_period_start}.get(table, getattr(table, "start_time", None))
 
+
+# --- building ---------------------------------------------------------------------------
+
+
+def _insert_hours(session: Session, source: Source, start: datetime, end: datetime, dialect: str) -> None:
+    """Insert the hour rows of one source for [start, end)."""
+    hour = truncate(source.time_column, dialect, "hour")
+    dimensions = {name: source.columns.get(name, sa.null()) for name in ROLLUP_DIMENSIONS}
+    values: dict[str, sa.ColumnElement] = {"start_time": hour, "bucket_seconds": sa.literal(HOUR),
+                                           "source": sa.literal(source.name), **dimensions}
+    group = [hour, *[column for column in dimensions.values() if not isinstance(column, Null)]]
     where = [source.time_column >= start, source.time_column < end]
-    replaced = sa.literal(0)
-    traffic = dict(_ZERO_TRAFFIC)
-    rate = sa.null()
-    seconds = sa.literal(0)
-    unpriced = sa.literal(0)
+    traffic = {name: sa.literal(0) for name in _TRAFFIC}
+    replaced, rate, seconds = sa.literal(0), sa.null(), sa.literal(0)
+
     if source.name == "llm_usage":
         replaced = sa.case((sa.not_(source.where()), 1), else_=0)
         group.append(replaced)
         traffic = {name: sa.func.sum(getattr(LlmUsage, name)) for name in _TRAFFIC}
-        cost = sa.func.coalesce(sa.func.sum(LlmUsage.cost_usd), 0)
-        unpriced = sa.func.sum(sa.case((LlmUsage.cost_usd.is_(None), 1), else_=0))
+        cost_column = LlmUsage.cost_usd
     elif source.rate_based:
         rate = GpuUsage.hourly_rate_usd
         group.append(rate)
         seconds = sa.func.sum(GpuUsage.interval_seconds)
-        cost = sa.literal(0)
-        unpriced = sa.func.sum(sa.case((GpuUsage.hourly_rate_usd.is_(None), 1), else_=0))
+        cost_column = None
     else:
         if source.where is not None:
             where.append(source.where())
         cost_column = source.cost()
-        cost = sa.func.coalesce(sa.func.sum(cost_column), 0)
-        unpriced = sa.func.sum(sa.case((cost_column.is_(None), 1), else_=0))
-    values.update(replaced=replaced, hourly_rate_usd=rate, cost_usd=sa.type_coerce(cost, sa.BigInteger),
-                  rows=sa.func.count(), unpriced_rows=unpriced, seconds=seconds, **traffic)
-    del table
 
+    if cost_column is None:
+        cost = sa.literal(0)
+        unpriced = sa.func.sum(sa.case((GpuUsage.hourly_rate_usd.is_(None), 1), else_=0))
+    else:
+        cost = sa.func.coalesce(sa.func.sum(sa.type_coerce(cost_column, sa.BigInteger)), 0)
+        unpriced = sa.func.sum(sa.case((cost_column.is_(None), 1), else_=0))
+    values.update(replaced=replaced, hourly_rate_usd=rate, cost_usd=cost, rows=sa.func.count(),
+                  unpriced_rows=unpriced, seconds=seconds, **traffic)
     names = list(values)
     select = sa.select(*[values[name].label(name) for name in names]).where(*where).group_by(*group)
     session.execute(sa.insert(UsageRollup).from_select(names, select))
+
+
+def _insert_days(session: Session, start: datetime, end: datetime, dialect: str) -> None:
+    """Sum the hour rows of [start, end) (whole UTC days) into day rows."""
+    day = truncate(UsageRollup.start_time, dialect, "day")
+    kept = ["source", *ROLLUP_DIMENSIONS, "replaced", "hourly_rate_usd"]
+    columns = [getattr(UsageRollup, name) for name in kept]
+    select = (
+        sa.select(day.label("start_time"), sa.literal(DAY).label("bucket_seconds"), *columns,
+                  *[sa.func.sum(sa.type_coerce(getattr(UsageRollup, name), sa.BigInteger)).label(name) for name in _SUMMED])
+        .where(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end)
+        .group_by(day, *columns)
+    )
+    session.execute(sa.insert(UsageRollup).from_select(["start_time", "bucket_seconds", *kept, *_SUMMED], select))
+
+
+def _insert_values(session: Session, start: datetime, end: datetime) -> None:
+    """Record the dimension values of [start, end) that are not stored in rollup_value yet."""
+    dialect = session.get_bind().dialect.name
+    known = {(dimension, value) for dimension, value in session.execute(sa.select(RollupValue.dimension, RollupValue.value))}
+    selects = []
+    for source in sources(dialect):
+        for name in GROUPABLE:
+            column = source.columns.get(name)
+            if column is None or (name in ("provider", "model") and source.name != "llm_usage"):
+                continue  # questions name LLM providers and models, not cloud vendors
+            selects.append(
+                sa.select(sa.literal(name, sa.String).label("dimension"), sa.cast(column, sa.String).label("value"))
+                .where(column.is_not(None), source.time_column >= start, source.time_column < end)
+                .distinct()
+            )
+    found = {(dimension, value) for dimension, value in session.execute(sa.union(*selects)) if value}
+    new = sorted(found - known)
+    if new:
+        session.execute(sa.insert(RollupValue), [{"dimension": dimension, "value": value} for dimension, value in new])
+
+
+def _build(session: Session, start: datetime, end: datetime) -> int:
+    dialect = session.get_bind().dialect.name
+    session.execute(sa.delete(UsageRollup).where(UsageRollup.start_time >= start, UsageRollup.start_time < end))
+    for source in sources(dialect):
+        _insert_hours(session, source, start, end, dialect)
+    _insert_days(session, start, end, dialect)
+    _insert_values(session, start, end)
     return session.execute(
-        sa.select(sa.func.count()).where(UsageRollup.source == source.name, UsageRollup.hour >= _floor_hour(start),
-                                         UsageRollup.hour < end)
+        sa.select(sa.func.count()).where(UsageRollup.start_time >= start, UsageRollup.start_time < end)
     ).scalar_one()
 
 
@@ -125,41 +180,39 @@ def _unrolled_range(session: Session) -> tuple[datetime, datetime] | None:
         low, high = session.execute(
             sa.select(sa.func.min(column), sa.func.max(column)).where(table.id > (state.max_id if state else 0))
         ).one()
-        if low is None:
-            continue
-        first = low if first is None else min(first, low)
-        last = high if last is None else max(last, high)
+        if low is not None:
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
     return None if first is None else (first, last + timedelta(hours=1))
+
+
+def rebuild_rollups(session: Session) -> int:
+    """Delete every rollup row and build them again from all usage; flush and return the row count."""
+    session.execute(sa.delete(UsageRollup))
+    session.execute(sa.delete(RollupValue))
+    written = _build(session, datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 1, 1, tzinfo=timezone.utc))
+    _record_state(session, datetime.now(timezone.utc))
+    logger.info("rollups rebuilt rows=%d", written)
+    return written
 
 
 def refresh_rollups(session: Session, *, start: datetime, end: datetime) -> int:
     """Rebuild the rollups of [start, end), widened to whole UTC days, and of any rows added
     since the last refresh; flush, and return the number of rollup rows written.
 
-    The importer calls this after each import with the time range of the rows it wrote
-    (for FOCUS rows, their charge period starts). When the rollups were never built, it
-    builds all of them. The caller commits.
+    The importer calls this after each import with the time range of the rows it wrote.
+    When the rollups were never built, it builds all of them. The caller commits.
     """
     if session.get(RollupState, LlmUsage.__tablename__) is None:
-        # Never built: rows outside the range are not rolled up either, so build everything.
         return rebuild_rollups(session)
-    dialect = session.get_bind().dialect.name
     ranges = [_day_bounds(start, end)]
     added = _unrolled_range(session)
     if added is not None:
         ranges.append(_day_bounds(*added))
-    written = 0
-    for low, high in ranges:
-        session.execute(sa.delete(UsageRollup).where(UsageRollup.hour >= low, UsageRollup.hour < high))
-        for source in sources(dialect):
-            written += _insert_source(session, source, low, high, dialect)
+    written = sum(_build(session, low, high) for low, high in ranges)
     _record_state(session, datetime.now(timezone.utc))
     logger.info("rollups refreshed ranges=%s rows=%d", [(low.isoformat(), high.isoformat()) for low, high in ranges], written)
     return written
-
-
-def _time_column(table):
-    return {GpuUsage: GpuUsage.sampled_at, CloudCost: CloudCost.charge_period_start}.get(table, getattr(table, "start_time", None))
 
 
 def refresh_rollups_for_import(bind, import_id: int) -> int:
@@ -171,38 +224,19 @@ def refresh_rollups_for_import(bind, import_id: int) -> int:
     if not isinstance(bind, Session):
         with Session(bind=bind) as session:
             return refresh_rollups_for_import(session, import_id)
-    session = bind
     first = last = None
     for table in USAGE_TABLES:
         column = _time_column(table)
-        low, high = session.execute(sa.select(sa.func.min(column), sa.func.max(column)).where(table.import_id == import_id)).one()
+        low, high = bind.execute(sa.select(sa.func.min(column), sa.func.max(column)).where(table.import_id == import_id)).one()
         if low is not None:
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
     if first is None:
         return 0
-    written = refresh_rollups(session, start=first, end=last + timedelta(hours=1))
-    session.flush()
-    return written
+    return refresh_rollups(bind, start=first, end=last + timedelta(hours=1))
 
 
-def rebuild_rollups(session: Session) -> int:
-    """Delete every rollup row and build them again from all usage; flush and return the row count."""
-    dialect = session.get_bind().dialect.name
-    session.execute(sa.delete(UsageRollup))
-    written = 0
-    far_past = datetime(1970, 1, 1, tzinfo=timezone.utc)
-    far_future = datetime(9999, 1, 1, tzinfo=timezone.utc)
-    for source in sources(dialect):
-        written += _insert_source(session, source, far_past, far_future, dialect)
-    _record_state(session, datetime.now(timezone.utc))
-    logger.info("rollups rebuilt rows=%d", written)
-    return written
-
-
-# Key in `Session.info` under which a caller may pin the answer of `is_current` for a
-# sequence of read-only queries (one cost question), saving the per-query checks.
-PINNED_KEY = "costbot.rollups_current"
+# --- reading ----------------------------------------------------------------------------
 
 
 def is_current(session: Session) -> bool:
@@ -220,14 +254,35 @@ def is_current(session: Session) -> bool:
     return True
 
 
+def usable(session: Session, start: datetime, end: datetime, names: Sequence[str] = ()) -> bool:
+    """Return True when the rollups give the raw tables' result for [start, end) over the
+    dimensions `names`: both bounds on whole UTC hours, no user or tenant, and current."""
+    on_hours = all(moment.astimezone(timezone.utc).minute == moment.second == moment.microsecond == 0
+                   for moment in (start, end))
+    return on_hours and all(name in ROLLUP_DIMENSIONS for name in names) and is_current(session)
+
+
+def _is_utc(zone: tzinfo | None) -> bool:
+    return zone is None or zone is timezone.utc or str(zone) in ("UTC", "Etc/UTC")
+
+
+def _period_condition(start: datetime, end: datetime, *, hours_only: bool) -> sa.ColumnElement:
+    """Select hour rows for the partial UTC days at the edges and day rows for whole days."""
+    first_day = _midnight(start) if _midnight(start) == start else _midnight(start) + timedelta(days=1)
+    last_day = _midnight(end)
+    if hours_only or first_day >= last_day:
+        return sa.and_(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end)
+    return sa.or_(
+        sa.and_(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < first_day),
+        sa.and_(UsageRollup.bucket_seconds == DAY, UsageRollup.start_time >= first_day, UsageRollup.start_time < last_day),
+        sa.and_(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= last_day, UsageRollup.start_time < end),
+    )
+
+
 def _focus_gpu_hosts() -> sa.Select:
     names = sa.select(CloudCost.resource_name).where(CloudCost.cost_kind == "gpu", CloudCost.resource_name.is_not(None))
     ids = sa.select(CloudCost.resource_id).where(CloudCost.cost_kind == "gpu", CloudCost.resource_id.is_not(None))
     return sa.union(names, ids)
-
-
-def _hour_bounds_ok(start: datetime, end: datetime) -> bool:
-    return _floor_hour(start) == start.astimezone(timezone.utc) and _floor_hour(end) == end.astimezone(timezone.utc)
 
 
 def rollup_select(
@@ -242,22 +297,23 @@ def rollup_select(
     dialect: str,
     extra_group: Sequence[sa.ColumnElement] = (),
     spend: bool = True,
+    tz: tzinfo | None = None,
 ) -> sa.Select:
-    """Build the grouped SELECT over the rollups that matches `filtered_select` over the raw source."""
-    from bot.queries.sources import utc_hour
-
+    """Build the grouped SELECT over the rollups that matches `filtered_select` over the raw
+    source. Grouping by time in a zone other than UTC reads hour rows only, because a local
+    day does not start at a UTC midnight."""
     labelled, group = [], []
     for index, name in enumerate(dimensions):
         column = getattr(UsageRollup, name)
         labelled.append(column.label(f"g{index}"))
         group.append(column)
     if hourly:
-        hour = utc_hour(UsageRollup.hour, dialect)
+        hour = utc_hour(UsageRollup.start_time, dialect)
         labelled.append(hour.label("hour"))
         group.append(hour)
     group.extend(extra_group)
-    query = sa.select(*labelled, *extra_group, *measures).where(
-        UsageRollup.source == source.name, UsageRollup.hour >= start, UsageRollup.hour < end)
+    period = _period_condition(start, end, hours_only=hourly and not _is_utc(tz))
+    query = sa.select(*labelled, *extra_group, *measures).where(UsageRollup.source == source.name, period)
     if spend and source.name == "llm_usage":
         query = query.where(UsageRollup.replaced == 0)
     if spend and source.rate_based:
@@ -267,12 +323,6 @@ def rollup_select(
     if group:
         query = query.group_by(*group)
     return query
-
-
-def usable(session: Session, start: datetime, end: datetime) -> bool:
-    """Return True when the rollups give the raw tables' result for [start, end): they are
-    current and both bounds fall on whole UTC hours."""
-    return _hour_bounds_ok(start, end) and is_current(session)
 
 
 def traffic_select(
@@ -285,9 +335,9 @@ def traffic_select(
     group_by: Sequence[str],
     session: Session,
 ) -> sa.Select | None:
-    """Return the rollup SELECT of LLM traffic (every row, replaced or not) with `measures`
-    named like the raw columns, or None when the rollups cannot be used."""
-    if not usable(session, start, end):
+    """Return the rollup SELECT of LLM traffic (every row, replaced or not) with `measures`,
+    or None when the rollups cannot be used."""
+    if not usable(session, start, end, [*(filters or {}), *group_by]):
         return None
     dialect = session.get_bind().dialect.name
     return rollup_select(source, measures, start=start, end=end, filters=filters, dimensions=group_by,
@@ -295,15 +345,10 @@ def traffic_select(
 
 
 def stored_values(session: Session) -> dict[str, list[str]] | None:
-    """Return the distinct dimension values from the rollups, or None when they are not current."""
+    """Return the stored values of every dimension and column, or None when the rollups are not current."""
     if not is_current(session):
         return None
-    result = {}
-    for name in GROUPABLE:
-        column = getattr(UsageRollup, name)
-        query = sa.select(column).where(column.is_not(None))
-        if name in ("provider", "model"):
-            # Only LLM sources fill these with provider and model names users ask about.
-            query = query.where(UsageRollup.source == "llm_usage")
-        result[name] = sorted(value for (value,) in session.execute(query.distinct()) if value)
-    return result
+    result: dict[str, list[str]] = {name: [] for name in GROUPABLE}
+    for dimension, value in session.execute(sa.select(RollupValue.dimension, RollupValue.value)):
+        result.setdefault(dimension, []).append(value)
+    return {name: sorted(values) for name, values in result.items()}

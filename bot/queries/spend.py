@@ -79,14 +79,16 @@ def _no_money() -> sa.ColumnElement:
     return sa.type_coerce(sa.cast(sa.null(), sa.BigInteger), Money)
 
 
-def _source_select(source: Source, *, rollup: bool, **options) -> sa.Select:
+def _source_select(source: Source, *, rollup: tzinfo | None, **options) -> sa.Select:
     """Build one source's grouped SELECT with the columns every source shares, so the sources
     can be combined with UNION ALL: group values, the UTC hour when grouping by time, then
     rate, kind, cost, seconds and unpriced rows. GPU samples give seconds per hourly rate
-    and no cost; every other source gives its cost and no rate."""
+    and no cost; every other source gives its cost and no rate. `rollup` is the time zone of
+    time groupings when the rollups are read, None for the raw tables."""
     kind = sa.literal(source.kind, sa.String).label("kind")
     no_rate = _no_money().label("rate")
-    if rollup:
+    if rollup is not None:
+        options["tz"] = rollup
         if source.rate_based:
             measures = [kind, _no_money().label("cost"),
                         sa.func.sum(UsageRollup.seconds).label("seconds"),
@@ -117,11 +119,12 @@ def _spend_groups(
     filters: Mapping[str, Sequence[str]] | None,
     dimensions: Sequence[str],
     hourly: bool,
+    tz: tzinfo,
 ) -> Iterable[tuple[str, tuple, str | None, Decimal, int]]:
     """Yield (kind, group values, UTC hour or None, cost, unpriced rows), reading every source
     in one UNION ALL statement, over the rollups when they are current."""
     dialect = session.get_bind().dialect.name
-    rollup = rollups.usable(session, start, end)
+    rollup = tz if rollups.usable(session, start, end, [*(filters or {}), *dimensions]) else None
     selects = [
         _source_select(source, rollup=rollup, start=start, end=end, filters=filters, dimensions=dimensions,
                        hourly=hourly, dialect=dialect)
@@ -174,7 +177,7 @@ def spend_by(
     merged: dict[tuple, SpendRow] = {}
     chosen = [source for source in sources(session.get_bind().dialect.name) if source.kind in kinds]
     groups = _spend_groups(session, chosen, start=start, end=end, filters=filters, dimensions=dimensions,
-                           hourly=grain is not None)
+                           hourly=grain is not None, tz=zone)
     for kind, values, hour, cost, unpriced in groups:
         key = values
         if grain is not None:

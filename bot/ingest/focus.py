@@ -292,6 +292,6 @@ def _check_lengths(values: dict[str, Any], row: CsvRow, path: Path) -> None:
 
 def _natural_key(row: CsvRow, start, end) -> str:
     """Build the key from the charge period and a digest of the identifying columns."""
-    identity = json.dumps([row.values.get(column) for column in KEY_COLUMNS], ensure_ascii=False)
-    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:40]
+    identity = "\x1f".join(row.values.get(column) or "" for column in KEY_COLUMNS)  # unit separator
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:40]
     return natural_key(start, end, digest)

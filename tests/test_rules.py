@@ -107,6 +107,18 @@ def test_unknown_key_is_an_error(rules_dir: Path):
     assert errors[0].startswith(f"{rules_dir / 'gpus.yml'}:14: rule idle-gpus: unknown key 'colour'")
 
 
+def test_errors_of_every_rule_reported(rules_dir: Path):
+    second = GOOD_RULE.replace("rules:\n", "").replace("id: idle-gpus", "id: idle-gpus-2").replace("{lt: 30}", "{lt: 20}")
+    second = second.replace("[gpu-cloud-vs-apis]", "[gpu-cloud]")
+    first = GOOD_RULE.replace("severity: warning", "severity: urgent")
+    errors = errors_for(rules_dir, first + second)
+    assert errors == [
+        f"{rules_dir / 'gpus.yml'}:10: rule idle-gpus: severity: 'urgent' is not one of info, warning, critical",
+        f"{rules_dir / 'gpus.yml'}:24: rule idle-gpus-2: unknown guidance page 'gpu-cloud'; "
+        "did you mean 'gpu-cloud-vs-apis'? see guidance.yml for the slugs",
+    ]
+
+
 def test_unknown_operator_is_an_error(rules_dir: Path):
     errors = errors_for(rules_dir, GOOD_RULE.replace("{lt: 30}", "{less: 30}"))
     assert len(errors) == 1

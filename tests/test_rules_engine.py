@@ -253,3 +253,18 @@ def test_model_mix_from_usage_rows(session, db_url, tmp_path):
     assert draft.values["premium_share"] == 1.0
     assert draft.values["baseline_success_rate"] == 0.94
     assert draft.recommendation.startswith("ticket-classifier spent $1,500 on premium models in 30 days, 100% of its spend")
+
+
+def test_typo_keeps_old_rules_running(session, db_url, rules_dir, tmp_path):
+    add_gpu_hours(session, "h100-idle-01", 10.0)
+    settings = settings_for(db_url, rules_dir, tmp_path)
+    run_rules(session, settings=settings, clock=FixedClock(END), dry_run=True)
+
+    (rules_dir / "gpus.yml").write_text(IDLE_RULE.replace("window_days: 7", "window_dayz: 7"))
+    report = run_rules(session, settings=settings, clock=FixedClock(END), dry_run=True)
+    assert report.errors == [
+        f"rule files: {rules_dir / 'gpus.yml'}:5: rule idle-gpus: unknown key 'window_dayz'; did you mean "
+        "'window_days'? allowed: id, description, metric, window_days, baseline_days, group_by, params, when, "
+        "min_spend_usd, severity, recommendation, guidance, notify, channel, saving, cooldown_days, enabled",
+    ]
+    assert [draft.scope_key for draft in report.drafts] == ["host=h100-idle-01"]

@@ -95,12 +95,12 @@ def register(app: typer.Typer) -> None:
 
         Example: costbot rules run --dry-run --at 2026-11-20T00:00Z
         """
-        from bot.db import session_scope
+        from bot.db import get_engine, session_scope
         from bot.rules.runner import run_rules
 
         when = _parse_time(at, "--at") if at else None
         _engine_or_exit()
-        with session_scope() as session:
+        with session_scope(get_engine(get_settings().database_url)) as session:
             report = run_rules(session, settings=get_settings(), clock=SystemClock(), dry_run=dry_run, at=when)
             items = report.drafts if dry_run else report.findings
             for item in items:
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
 
         Example: costbot rules backtest --from 2026-11-01 --to 2026-11-20
         """
-        from bot.db import session_scope
+        from bot.db import get_engine, session_scope
         from bot.rules.evaluate import evaluate
         from bot.rules.runner import load_mapping_or_empty
 
@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
         mapping = load_mapping_or_empty(get_settings())
         posted: dict[tuple[str, str], datetime] = {}
         total = 0
-        with session_scope() as session:
+        with session_scope(get_engine(get_settings().database_url)) as session:
             day = first
             while day <= last:
                 at = datetime.combine(day, time(), tzinfo=timezone.utc)
@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
 
         Example: costbot rules explain premium-model-overuse --at 2026-11-20T00:00Z
         """
-        from bot.db import session_scope
+        from bot.db import get_engine, session_scope
         from bot.rules.compile import match_condition
         from bot.rules.conditions import comparisons, describe
         from bot.rules.evaluate import evaluate
@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
             return
         when = _parse_time(at, "--at") if at else SystemClock().now()
         fields = list(dict.fromkeys(item.field for item in comparisons(match_condition(rule, "")) if item.field != "q"))
-        with session_scope() as session:
+        with session_scope(get_engine(get_settings().database_url)) as session:
             evaluation = evaluate(session, engine.current, engine, at=when, mapping=load_mapping_or_empty(get_settings()), rule_ids={rule.id})
         matched = {draft.scope_key for draft in evaluation.drafts}
         snapshots = evaluation.snapshots.get(engine.current.rule_query[rule.id], [])

@@ -20,7 +20,7 @@ from bot.guidance import CATALOG_FILE, GuidanceCatalog, GuidanceError, load_cata
 from bot.rules.conditions import ORDER_OPERATORS, AllOf, AnyOf, Comparison, Condition, Not
 from bot.rules.metrics import FLAG, METRICS, MONEY, NUMERIC_TYPES, RATIO, TEXT, Metric
 from bot.rules.model_classes import CLASSES_FILE, ModelClasses, ModelClassError, load_model_classes
-from bot.rules.schema import RULE_KEYS, rule_file_schema
+from bot.rules.schema import rule_schema
 from bot.rules.template import TEMPLATE_EXTRAS, TemplateError, check_spec, placeholders
 from bot.rules.yamlfile import LineDict, LineList, YamlFileError, load_yaml
 
@@ -136,7 +136,7 @@ def load_rule_paths(
 
     rules: list[Rule] = []
     first_seen: dict[str, str] = {}
-    validator = jsonschema.Draft202012Validator(rule_file_schema())
+    validator = jsonschema.Draft202012Validator(rule_schema())
     for path in paths:
         file_rules, file_errors = _load_file(path, validator, catalog, default_channel)
         for rule in file_rules:
@@ -178,15 +178,14 @@ def _load_file(path: Path, validator, catalog: GuidanceCatalog | None, default_c
     if errors:
         return [], errors
 
-    # Pass 2: the JSON Schema generated from the metrics registry.
-    for error in validator.iter_errors({"rules": data["rules"]}):
-        errors.append(_schema_message(name, data["rules"], error))
-    if errors:
-        return [], sorted(set(errors), key=_line_order)
-
-    # Pass 3: cross-field checks.
     rules = []
-    for entry in data["rules"]:
+    for index, entry in enumerate(data["rules"]):
+        # Pass 2: the JSON Schema generated from the metrics registry.
+        schema_errors = {_schema_message(name, data["rules"], error, index) for error in validator.iter_errors(entry)} - {""}
+        if schema_errors:
+            errors.extend(sorted(schema_errors, key=_line_order))
+            continue
+        # Pass 3: cross-field checks, for rules whose structure is valid.
         rule, rule_errors = _build_rule(name, entry, catalog, default_channel)
         errors.extend(rule_errors)
         if rule is not None:
@@ -216,10 +215,8 @@ def _locate(root: LineList, path: list) -> tuple[str | None, int, Any]:
     return rule_id, line, node
 
 
-def _schema_message(name: str, root: LineList, error: jsonschema.ValidationError) -> str:
-    path = list(error.absolute_path)
-    if path and path[0] == "rules":
-        path = path[1:]
+def _schema_message(name: str, root: LineList, error: jsonschema.ValidationError, index: int) -> str:
+    path = [index, *error.absolute_path]
     rule_id, line, node = _locate(root, path)
     key = str(path[-1]) if path and isinstance(path[-1], str) else None
     where = f"{name}:{line}: rule {rule_id or '?'}:"
@@ -234,7 +231,12 @@ def _schema_message(name: str, root: LineList, error: jsonschema.ValidationError
         what = "operator" if set(allowed) >= {"gt", "lt"} else "parameter" if key == "params" else "key"
         return f"{name}:{item_line}: rule {rule_id or '?'}: unknown {what} {item!r}; {suggestion}allowed: {', '.join(allowed)}"
     if error.validator == "required":
-        return f"{where} {error.message.replace('is a required property', 'is missing')}"
+        missing = next((key for key in error.validator_value if key not in error.instance), "")
+        allowed = error.schema.get("properties", {})
+        misspelt = [item for item in error.instance if item not in allowed and difflib.get_close_matches(str(item), [missing], n=1)]
+        if misspelt:
+            return ""  # the unknown-key error for the misspelt key already names the missing one
+        return f"{where} {missing!r} is missing"
     if error.validator == "enum":
         hint = difflib.get_close_matches(str(error.instance), [str(value) for value in error.validator_value], n=1)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""

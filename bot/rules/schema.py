@@ -9,11 +9,6 @@ from bot.rules.metrics import METRICS
 SEVERITIES = ("info", "warning", "critical")
 NOTIFY_TARGETS = ("owner", "channel")
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
-RULE_KEYS = (
-    "id", "description", "metric", "window_days", "baseline_days", "group_by", "params", "when",
-    "min_spend_usd", "severity", "recommendation", "guidance", "notify", "channel", "saving",
-    "cooldown_days", "enabled",
-)
 REQUIRED_KEYS = (
     "id", "description", "metric", "window_days", "when", "min_spend_usd", "severity",
     "recommendation", "guidance", "cooldown_days",
@@ -102,3 +97,9 @@ def rule_file_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "$defs": {"rule": rule, "condition": condition, "comparison": comparison},
     }
+
+
+def rule_schema() -> dict[str, Any]:
+    """Return the JSON Schema of one rule (the `$defs/rule` of the file schema)."""
+    file_schema = rule_file_schema()
+    return {"$schema": file_schema["$schema"], "$defs": file_schema["$defs"], "$ref": "#/$defs/rule"}

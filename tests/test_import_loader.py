@@ -67,6 +67,14 @@ def test_bad_row_imports_nothing(engine, tmp_path, case, row, expected):
     assert _rows_written(engine) == 0
 
 
+def test_error_after_flushed_batches_imports_nothing(engine, tmp_path):
+    bad = ROW.replace(",2000,220,", ",-5,220,")
+    path = _write(tmp_path, "spend.csv", "\n".join([HEADER, CSV_LINES[1], CSV_LINES[3], CSV_LINES[4], bad]) + "\n")
+    # With batches of one row, three rows are already written when line 5 fails: all roll back.
+    assert _errors(path, engine, batch_size=1) == [f"{path}:5: prompt_tokens: '-5': negative; expected a whole number >= 0"]
+    assert _rows_written(engine) == 0
+
+
 def test_bad_file_errors(engine, tmp_path):
     completions = (SAMPLES / "openai" / "usage_completions.example.json").read_text()
     cases = {

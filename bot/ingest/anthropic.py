@@ -99,7 +99,7 @@ def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str,
     group = [f"{name}={result.get(name)}" for name in groups if result.get(name) is not None]
     values.update(
         source=SOURCE,
-        natural_key=natural_key(kind, bucket.key_start.isoformat(), bucket.width, *group),
+        natural_key=natural_key(kind, bucket.key_text, *group),
         start_time=bucket.start,
         bucket_seconds=bucket.seconds,
     )

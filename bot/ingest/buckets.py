@@ -10,6 +10,7 @@ from typing import Any
 from bot.ingest.base import ParseContext, RowError
 from bot.ingest.jsonstream import JsonWalker, iter_buckets
 from bot.ingest.reading import BadValue, aligned_bucket, infer_bucket_width, parse_timestamp
+from bot.models.base import DIMENSIONS
 
 # Buckets read ahead to find one full bucket, whose span is the query's bucket width.
 _LOOKAHEAD = 64
@@ -26,9 +27,10 @@ class TimedBucket:
     width: int
     results: list[tuple[int, Any]]
 
-    @property
-    def seconds(self) -> int:
-        return int((self.end - self.start).total_seconds())
+    def __post_init__(self) -> None:
+        self.seconds = int((self.end - self.start).total_seconds())
+        # The bucket part of natural keys: aligned start and width, e.g. "2026-11-01T00:00:00+00:00|86400".
+        self.key_text = f"{self.key_start.isoformat()}|{self.width}"
 
 
 def iter_timed_buckets(context: ParseContext, start_key: str, end_key: str) -> Iterator[TimedBucket | RowError]:
@@ -87,8 +89,6 @@ def mapped_dimensions(context: ParseContext, *, project: str | None = None, api_
     Order: project, then LiteLLM team, then API key, then tags. Explicit dimensions of the row
     must be applied by the caller after this, because they win over mapped ones.
     """
-    from bot.models.base import DIMENSIONS
-
     mapping = context.mapping
     found: dict[str, str] = {}
     if mapping is None:

@@ -13,7 +13,7 @@ from bot.ingest.base import FORMATS, Format, ImportFailed, RowError
 SNIFF_BYTES = 64 * 1024
 
 # Modules of bot.ingest that hold shared machinery rather than a format.
-_NOT_FORMATS = {"base", "buckets", "detect", "jsonstream", "loader", "reading"}
+_NOT_FORMATS = {"base", "buckets", "detect", "jsonstream", "loader", "reading", "writer"}
 
 
 def load_formats() -> dict[str, Format]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
-from bot.ingest.reading import BadValue, natural_key, parse_count, parse_decimal, parse_text
+from bot.ingest.reading import NULL_TEXTS, BadValue, natural_key, parse_count, parse_decimal, parse_text
 from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
 
 SOURCE = "openai"
@@ -98,23 +98,41 @@ def _get(result: dict, name: str, parse, **options):
         raise _FieldError(name, result.get(name), str(exc)) from None
 
 
+# Fast paths for the common, valid values; anything else goes through the strict parsers,
+# which raise the error to report. They matter at a million rows per import.
+def _text(result: dict, name: str) -> str | None:
+    value = result.get(name)
+    if value is None:
+        return None
+    if type(value) is str and 0 < len(value) <= 200 and value not in NULL_TEXTS and value.strip() == value:
+        return value
+    return _get(result, name, parse_text)
+
+
+def _count(result: dict, name: str, *, required: bool = False) -> int:
+    value = result.get(name)
+    if type(value) is int and value >= 0:
+        return value
+    if value is None and not required:
+        return 0
+    return _get(result, name, parse_count, required=required) or 0
+
+
 def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str) -> dict[str, Any]:
     """Values every OpenAI row has: provenance, bucket, dimensions and its natural key."""
-    project = _get(result, "project_id", parse_text)
-    api_key = _get(result, "api_key_id", parse_text)
-    user = _get(result, "user_id", parse_text)
+    project = _text(result, "project_id")
+    api_key = _text(result, "api_key_id")
+    user = _text(result, "user_id")
     values: dict[str, Any] = mapped_dimensions(context, project=project, api_key=api_key)
     if project is not None:
         values["project"] = project
     if user is not None:
         values["user"] = user
-    group = [f"{name}={result.get(name)}" for name in _GROUP_FIELDS if result.get(name) is not None]
-    values.update(
-        source=SOURCE,
-        natural_key=natural_key(kind, bucket.key_start.isoformat(), bucket.width, *group),
-        start_time=bucket.start,
-        bucket_seconds=bucket.seconds,
-    )
+    group = [f"{name}={value}" for name in _GROUP_FIELDS if (value := result.get(name)) is not None]
+    values["source"] = SOURCE
+    values["natural_key"] = natural_key(kind, bucket.key_text, *group)
+    values["start_time"] = bucket.start
+    values["bucket_seconds"] = bucket.seconds
     return values
 
 
@@ -137,22 +155,22 @@ def _llm_record(context: ParseContext, bucket: TimedBucket, line: int, result: d
     batch = result.get("batch")
     if batch not in (None, True, False):
         raise _FieldError("batch", batch, "expected true, false or null")
-    input_tokens = _get(result, "input_tokens", parse_count, required=False) or 0
-    cached = _get(result, "input_cached_tokens", parse_count, required=False) or 0
-    cache_write = _get(result, "input_cache_write_tokens", parse_count, required=False) or 0
+    input_tokens = _count(result, "input_tokens")
+    cached = _count(result, "input_cached_tokens")
+    cache_write = _count(result, "input_cache_write_tokens")
     if cached + cache_write > input_tokens:
         raise _FieldError("input_cached_tokens", cached, "larger than input_tokens, which already includes cached tokens")
     values.update(
         provider=PROVIDER,
-        model=_get(result, "model", parse_text),
+        model=_text(result, "model"),
         service_tier="batch" if batch else _TIERS[tier],
         operation=operation,
-        api_key_id=_get(result, "api_key_id", parse_text),
-        requests=_get(result, "num_model_requests", parse_count),
+        api_key_id=_text(result, "api_key_id"),
+        requests=_count(result, "num_model_requests", required=True),
         input_tokens=input_tokens,  # already includes the cached tokens: never add them again
         cached_input_tokens=cached,
         cache_write_tokens=cache_write,
-        output_tokens=_get(result, "output_tokens", parse_count, required=False) or 0,
+        output_tokens=_count(result, "output_tokens"),
     )
     # NOTE: images, speech characters and transcription seconds have no column in LlmUsage;
     # those rows keep their request counts and stay unpriced.

@@ -37,51 +37,54 @@ class Pricer:
     """Prices usage rows; `overrides` come from the local overrides file."""
 
     overrides: list[PriceOverride] = field(default_factory=list)
+    _override_cache: dict[tuple[str, str, dt.date], PriceOverride | None] = field(default_factory=dict, repr=False)
 
     def rates(self, provider: str, model: str, day: dt.date, tokens_per_request: int = 0) -> tuple[Rates, Decimal | None] | None:
         """Return (standard rates, priority multiplier override) for a model on a day, or None."""
-        for override in self.overrides:
-            if override.covers(provider, model, day):
-                return override.rates, override.priority_multiplier
+        key = (provider, model, day)
+        if key not in self._override_cache:
+            self._override_cache[key] = next((o for o in self.overrides if o.covers(provider, model, day)), None)
+        override = self._override_cache[key]
+        if override is not None:
+            return override.rates, override.priority_multiplier
         rates = bundled_rates(provider, model, day, tokens_per_request)
         return (rates, None) if rates is not None else None
 
     def price_tokens(self, provider: str, model: str | None, service_tier: str, day: dt.date, usage: TokenUsage) -> Decimal | None:
         """Return the USD cost of `usage`, or None when the model has no known price."""
+        return self._cost(provider, model, service_tier, day, usage.input_tokens, usage.cached_input_tokens,
+                          usage.cache_write_tokens, usage.cache_write_1h_tokens, usage.output_tokens, usage.requests)
+
+    def price_row(self, values: dict, *, cache_write_1h_tokens: int = 0) -> None:
+        """Set cost_usd and cost_origin of an LlmUsage row's values from its tokens, in place."""
+        get = values.get
+        cost = self._cost(
+            values["provider"], get("model"), get("service_tier", "standard"), values["start_time"].date(),
+            get("input_tokens", 0), get("cached_input_tokens", 0), get("cache_write_tokens", 0),
+            cache_write_1h_tokens, get("output_tokens", 0), get("requests", 0),
+        )  # fmt: skip
+        values["cost_usd"] = cost
+        values["cost_origin"] = COST_PRICED if cost is not None else COST_UNPRICED
+
+    def _cost(self, provider: str, model: str | None, service_tier: str, day: dt.date, input_tokens: int,
+              cached: int, cache_write: int, cache_write_1h: int, output_tokens: int, requests: int) -> Decimal | None:
         if not model:
             return None
-        per_request = usage.input_tokens // usage.requests if usage.requests else usage.input_tokens
+        per_request = input_tokens // requests if requests else input_tokens
         found = self.rates(provider, model, day, per_request)
         if found is None:
             return None
         rates, priority_override = found
-        cache_write_5m = usage.cache_write_tokens - usage.cache_write_1h_tokens
-        uncached = usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens
+        uncached = input_tokens - cached - cache_write
         write_rate = rates.cache_write if rates.cache_write is not None else rates.input
         total = (
             uncached * rates.input
-            + usage.cached_input_tokens * (rates.cached_input if rates.cached_input is not None else rates.input)
-            + cache_write_5m * write_rate
-            + usage.cache_write_1h_tokens * (rates.cache_write_1h if rates.cache_write_1h is not None else write_rate)
-            + usage.output_tokens * rates.output
+            + cached * (rates.cached_input if rates.cached_input is not None else rates.input)
+            + (cache_write - cache_write_1h) * write_rate
+            + cache_write_1h * (rates.cache_write_1h if rates.cache_write_1h is not None else write_rate)
+            + output_tokens * rates.output
         )
         return total / PER_MILLION * tier_multiplier(model, service_tier, priority_override=priority_override)
-
-    def price_row(self, values: dict, *, cache_write_1h_tokens: int = 0) -> None:
-        """Set cost_usd and cost_origin of an LlmUsage row's values from its tokens, in place."""
-        usage = TokenUsage(
-            input_tokens=values.get("input_tokens", 0),
-            cached_input_tokens=values.get("cached_input_tokens", 0),
-            cache_write_tokens=values.get("cache_write_tokens", 0),
-            cache_write_1h_tokens=cache_write_1h_tokens,
-            output_tokens=values.get("output_tokens", 0),
-            requests=values.get("requests", 0),
-        )
-        cost = self.price_tokens(
-            values["provider"], values.get("model"), values.get("service_tier", "standard"), values["start_time"].date(), usage
-        )
-        values["cost_usd"] = cost
-        values["cost_origin"] = COST_PRICED if cost is not None else COST_UNPRICED
 
     def price_tool_calls(self, provider: str, model: str | None, tool: str, day: dt.date, calls: int) -> Decimal | None:
         """Return the USD cost of `calls` tool calls billed per call for `model`, or None."""

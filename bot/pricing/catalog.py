@@ -52,9 +52,7 @@ def _flat(price, tokens_per_request: int) -> Decimal | None:
     requests, so the tier is chosen from the average input tokens per request.
     NOTE: a bucket mixing short and very long requests is priced as if all were average.
     """
-    if price is None:
-        return None
-    if isinstance(price, Decimal):
+    if price is None or isinstance(price, Decimal):
         return price
     rate = price.base
     for tier in price.tiers:
@@ -71,8 +69,8 @@ def _provider_and_model(provider: str, model: str) -> tuple[str | None, str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def bundled_rates(provider: str, model: str, day: dt.date, tokens_per_request: int = 0) -> Rates | None:
-    """Return the standard rates genai-prices lists for `model` on `day`, or None if it has none."""
+def _model_prices(provider: str, model: str, day: dt.date):
+    """Return genai-prices' standard ModelPrice for `model` on `day`, or None if it has none."""
     provider_id, model_ref = _provider_and_model(provider.lower(), model)
     snapshot = _snapshot()
     try:
@@ -84,15 +82,30 @@ def bundled_rates(provider: str, model: str, day: dt.date, tokens_per_request: i
             _provider, info = snapshot.find_provider_model(model_ref, None, None, None)
         except LookupError:
             return None
-    when = dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc)
-    prices = info.get_prices(when)
-    input_rate = _flat(prices.input_mtok, tokens_per_request)
-    output_rate = _flat(prices.output_mtok, tokens_per_request)
-    if input_rate is None and output_rate is None:
+    prices = info.get_prices(dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc))
+    if prices.input_mtok is None and prices.output_mtok is None:
         return None  # priced per image, second or character: not a token price
+    tiered = any(not isinstance(getattr(prices, key), Decimal | None) for key in _TOKEN_KEYS)
+    return prices, tiered
+
+
+_TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
+
+
+def bundled_rates(provider: str, model: str, day: dt.date, tokens_per_request: int = 0) -> Rates | None:
+    """Return the standard rates genai-prices lists for `model` on `day`, or None if it has none."""
+    found = _model_prices(provider, model, day)
+    if found is None:
+        return None
+    return _rates(provider, model, day, tokens_per_request if found[1] else 0)
+
+
+@functools.lru_cache(maxsize=16384)
+def _rates(provider: str, model: str, day: dt.date, tokens_per_request: int) -> Rates:
+    prices, _tiered = _model_prices(provider, model, day)
     return Rates(
-        input=input_rate or Decimal(0),
-        output=output_rate or Decimal(0),
+        input=_flat(prices.input_mtok, tokens_per_request) or Decimal(0),
+        output=_flat(prices.output_mtok, tokens_per_request) or Decimal(0),
         cached_input=_flat(prices.cache_read_mtok, tokens_per_request),
         cache_write=_flat(prices.cache_write_mtok, tokens_per_request),
         cache_write_1h=_flat(prices.cache_write_1h_mtok, tokens_per_request),

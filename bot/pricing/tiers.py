@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 # Batch APIs (OpenAI and Anthropic) bill 50% of the standard price; OpenAI's Flex processing
@@ -35,6 +36,11 @@ def tier_multiplier(model: str, service_tier: str, *, priority_override: Decimal
         return Decimal(1)
     if priority_override is not None:
         return priority_override
+    return _priority_multiplier(model)
+
+
+@functools.lru_cache(maxsize=1024)
+def _priority_multiplier(model: str) -> Decimal:
     name = model.lower().rsplit("/", 1)[-1]
     for prefix in sorted(PRIORITY_MULTIPLIERS, key=len, reverse=True):
         if name.startswith(prefix):

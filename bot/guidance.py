@@ -1,7 +1,7 @@
 """The guidance catalog: the "AI Cost and Compute" pages that recommendations link to.
 
 The catalog file (`guidance.yml` in the rules folder) lists each page's slug, title and
-path; the base URL comes from the `guidance_base_url` setting, so a mirror or a staging
+path. The base URL comes from the `guidance_base_url` setting, so a mirror or a staging
 site can be linked instead.
 """
 
@@ -19,7 +19,7 @@ _PAGE_KEYS = ("slug", "title", "path")
 
 
 class GuidanceError(Exception):
-    """Raised for an invalid catalog; `errors` holds one `FILE:LINE: …` line per problem."""
+    """Raised for an invalid catalog. `errors` contains one `FILE:LINE: …` line per problem."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))

@@ -50,15 +50,10 @@ def quiet_reason(previous: Finding | None, draft: Draft) -> str | None:
     return None
 
 
-def record(session: Session, draft: Draft, *, notify: str | None, now: datetime, guidance_titles: dict[str, str]) -> Finding | None:
-    """Store a draft as a finding and queue its message; return None when cooldown or a
-    snooze keeps it quiet."""
-    reason = quiet_reason(latest(session, draft.rule.id, draft.scope_key), draft)
-    if reason is not None:
-        logger.info("finding quiet rule=%s scope=%s: %s", draft.rule.id, draft.scope_key, reason)
-        return None
+def new_finding(draft: Draft, *, notify: str | None, now: datetime) -> Finding:
+    """Build the Finding row of a draft, with the facts that triggered it."""
     metric = METRICS[draft.rule.metric]
-    finding = Finding(
+    return Finding(
         rule_id=draft.rule.id,
         scope_key=draft.scope_key,
         severity=draft.rule.severity,
@@ -78,6 +73,17 @@ def record(session: Session, draft: Draft, *, notify: str | None, now: datetime,
         status="open",
         created_at=now,
     )
+
+
+def record(session: Session, draft: Draft, *, notify: str | None, now: datetime, guidance_titles: dict[str, str]) -> Finding | None:
+    """Store a draft as a finding and queue its message; return None when cooldown or a
+    snooze keeps it quiet."""
+    reason = quiet_reason(latest(session, draft.rule.id, draft.scope_key), draft)
+    if reason is not None:
+        logger.info("finding quiet rule=%s scope=%s: %s", draft.rule.id, draft.scope_key, reason)
+        return None
+
+    finding = new_finding(draft, notify=notify, now=now)
     try:
         with session.begin_nested():
             session.add(finding)
@@ -88,6 +94,7 @@ def record(session: Session, draft: Draft, *, notify: str | None, now: datetime,
     if notify is None:
         logger.warning("finding %s rule=%s scope=%s has no owner and no channel; stored, not posted", finding.id, finding.rule_id, finding.scope_key)
         return finding
+
     created = enqueue(
         session,
         key=cooldown_key(draft),
@@ -118,7 +125,8 @@ def _check_owner(finding: Finding, user_id: str, is_admin: bool, action: str) ->
 
 
 def acknowledge(session: Session, *, finding_id: int, user_id: str, is_admin: bool, clock) -> Finding:
-    """Mark a finding acknowledged by its owner or an admin; raise PermissionError otherwise."""
+    """Mark a finding acknowledged by its owner or an admin; raise PermissionError otherwise.
+    The change is flushed; the caller commits the session."""
     finding = _get(session, finding_id)
     _check_owner(finding, user_id, is_admin, "acknowledge")
     finding.status = "acknowledged"

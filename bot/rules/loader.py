@@ -32,7 +32,7 @@ _SAMPLES = {MONEY: Decimal("1234.5"), RATIO: 0.5, "number": 12.5, "count": 3, TE
 
 
 class RuleLoadError(Exception):
-    """Raised when rule files are invalid; `errors` holds one line per problem."""
+    """Raised when rule files are invalid. `errors` contains one line per problem."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
@@ -228,7 +228,11 @@ def _schema_message(name: str, root: LineList, error: jsonschema.ValidationError
         item_line = node.line_of(item) if unknown else line
         hint = difflib.get_close_matches(str(item), allowed, n=1)
         suggestion = f"did you mean {hint[0]!r}? " if hint else ""
-        what = "operator" if set(allowed) >= {"gt", "lt"} else "parameter" if key == "params" else "key"
+        what = "key"
+        if set(allowed) >= {"gt", "lt"}:
+            what = "operator"
+        elif key == "params":
+            what = "parameter"
         return f"{name}:{item_line}: rule {rule_id or '?'}: unknown {what} {item!r}; {suggestion}allowed: {', '.join(allowed)}"
     if error.validator == "required":
         missing = next((key for key in error.validator_value if key not in error.instance), "")
@@ -282,7 +286,12 @@ def _build_rule(name: str, entry: LineDict, catalog: GuidanceCatalog | None, def
                 continue
             if placeholder.spec:
                 found = metric.field(placeholder.name)
-                sample = _SAMPLES[found.type] if found else (Decimal("10") if placeholder.name == "monthly_saving_usd" else "text")
+                if found is not None:
+                    sample = _SAMPLES[found.type]
+                elif placeholder.name == "monthly_saving_usd":
+                    sample = _SAMPLES[MONEY]
+                else:
+                    sample = _SAMPLES[TEXT]
                 check_spec(placeholder.spec, sample)
     except TemplateError as exc:
         fail("recommendation", f"recommendation: {exc}")

@@ -14,7 +14,7 @@ UNKNOWN_CLASS = "unknown"
 
 
 class ModelClassError(Exception):
-    """Raised for an invalid model classes file; `errors` holds `FILE:LINE: …` lines."""
+    """Raised for an invalid model classes file. `errors` contains `FILE:LINE: …` lines."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))

@@ -59,36 +59,26 @@ def notify_target(draft: Draft, mapping: Mapping, budgets, default_channel: str 
     rule = draft.rule
     if rule.notify == "owner":
         for dimension, value in draft.scope.items():
-            if value is None:
-                continue
-            owner = None
-            if dimension == "host":
-                host = mapping.for_host(value)
-                owner = mapping.owner("team", host.get("team")) or mapping.owner("feature", host.get("feature"))
-            elif dimension == "feature":
-                owner = mapping.feature(value).get("owner") or mapping.owner("feature", value)
-            if owner is None:
-                owner = mapping.owner(dimension, value)
-            if owner is None and dimension == "feature":
-                team = _feature_team(draft)
-                owner = mapping.owner("team", team) if team else None
-            if owner is None and budgets is not None:
-                owner = _budget_owner(budgets, dimension, value)
+            owner = _owner(dimension, value, mapping, budgets) if value is not None else None
             if owner:
                 return owner
     return rule.channel or default_channel
 
 
-def _feature_team(draft: Draft) -> str | None:
-    team = draft.scope.get("team")
-    return team if isinstance(team, str) else None
-
-
-def _budget_owner(budgets, dimension: str, value: str) -> str | None:
-    for budget in budgets.budgets:
-        if budget.scope.get(dimension) == (value,):
-            return budget.owner
-    return None
+def _owner(dimension: str, value: str, mapping: Mapping, budgets) -> str | None:
+    """Return the owner of one scope value: a feature's own owner, its dimension's owner, the
+    owner of its team (features and hosts), or the owner of a budget on exactly that value."""
+    attributes: dict = {}
+    if dimension == "feature":
+        attributes = mapping.feature(value)
+    elif dimension == "host":
+        attributes = mapping.for_host(value)
+    owner = attributes.get("owner") or mapping.owner(dimension, value)
+    if owner is None and attributes.get("team"):
+        owner = mapping.owner("team", attributes["team"])
+    if owner is None and budgets is not None:
+        owner = next((budget.owner for budget in budgets.budgets if budget.scope.get(dimension) == (value,)), None)
+    return owner if isinstance(owner, str) else None
 
 
 def run_rules(session: Session, *, settings, clock, dry_run: bool = False, at: datetime | None = None) -> RunReport:

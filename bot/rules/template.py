@@ -1,9 +1,8 @@
 """Recommendation templates: text with `{field}` and `{field:format}` placeholders.
 
-Nothing in a template is evaluated. A placeholder names a value the rule provides (a
-metric field, a scope dimension, or one of TEMPLATE_EXTRAS) and may carry a Python
-format spec such as `.1f` or `,.0f`, or one of the named formats `usd` ($4,120) and
-`pct` (78%). Attribute access, indexing and calls are rejected at load time, because a
+Nothing in a template is evaluated. A placeholder names a value the rule provides: a
+metric field, a scope dimension, or one of TEMPLATE_EXTRAS. It may carry a Python format
+spec such as `.1f` or `,.0f`, or one of the named formats `usd` ($4,120) and `pct` (78%). Attribute access, indexing and calls are rejected at load time, because a
 placeholder name must be a plain identifier. `{{` and `}}` print braces.
 """
 
@@ -23,7 +22,7 @@ TEMPLATE_EXTRAS = ("scope", "window_days", "baseline_days", "rule_id", "monthly_
 
 
 class TemplateError(ValueError):
-    """Raised for a malformed template; the message says which placeholder and why."""
+    """Raised for a malformed template. The message names the placeholder and the problem."""
 
 
 @dataclass(frozen=True)

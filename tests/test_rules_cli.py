@@ -103,3 +103,15 @@ def test_run_rejects_naive_time(rules_dir: Path):
     result = invoke("run", "--dry-run", "--at", "2026-11-20T00:00")
     assert result.exit_code == 2
     assert "has no time zone; add Z or +00:00" in result.stderr
+
+
+def test_schema_lists_metrics(rules_dir: Path):
+    import json
+
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["$defs"]["rule"]["properties"]["metric"]["enum"] == [
+        "cost_per_success", "gpu_utilization", "model_mix", "retry_rate", "review_share",
+        "spend_change", "tier_mix", "unallocated_share",
+    ]

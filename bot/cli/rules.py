@@ -211,4 +211,16 @@ def register(app: typer.Typer) -> None:
         DOCS_PATH.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {DOCS_PATH}")
 
+    @rules_app.command("schema")
+    def schema() -> None:
+        """Print the JSON Schema of rule files, generated from the metrics registry, for editors and CI.
+
+        Example: costbot rules schema > rules.schema.json
+        """
+        import json
+
+        from bot.rules.schema import rule_file_schema
+
+        typer.echo(json.dumps(rule_file_schema(), indent=2))
+
     app.add_typer(rules_app, name="rules")

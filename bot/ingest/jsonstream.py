@@ -38,6 +38,7 @@ class JsonWalker:
         self._line = 1  # line number at self._counted
         self._counted = 0  # buffer position up to which newlines are counted
         self._decoder = json.JSONDecoder(parse_float=Decimal)
+        self._start = 0  # buffer position where the last decoded value started
 
     # --- buffer -----------------------------------------------------------------------
     def _fill(self) -> bool:
@@ -87,6 +88,14 @@ class JsonWalker:
 
     def value(self) -> Any:
         """Decode the next complete JSON value."""
+        return self.value_on_one_line()[0]
+
+    def value_on_one_line(self) -> tuple[Any, bool]:
+        """Decode the next complete JSON value; also return whether it had no line break.
+
+        After a value with line breaks, `rewind()` goes back to its start, so the caller can
+        walk its elements one by one to learn their lines.
+        """
         if self.peek() == "":
             raise JsonSyntaxError(self.line, "truncated JSON: the file ends where a value was expected; export the file again")
         while True:
@@ -104,8 +113,14 @@ class JsonWalker:
             # A number at the very end of the buffer may continue in the next chunk.
             if end == len(self._buffer) and not isinstance(decoded, dict | list | str) and self._fill():
                 continue
+            self._start = self._pos
+            one_line = self._buffer.find("\n", self._pos, end) == -1
             self._pos = end
-            return decoded
+            return decoded, one_line
+
+    def rewind(self) -> None:
+        """Go back to the start of the value just decoded."""
+        self._pos = self._start
 
     # --- structure --------------------------------------------------------------------
     def items(self) -> Iterator[int]:
@@ -180,9 +195,15 @@ def _walk_object(walker: JsonWalker, line: int) -> Iterator[tuple[int, dict[str,
                     raise JsonSyntaxError(bucket_line, "expected a bucket object in data", str(walker.value())[:40])
                 yield from _walk_object(walker, bucket_line)
         elif key == "results" and walker.peek() == "[":
-            results = []
-            for result_line in walker.items():
-                results.append((result_line, walker.value()))
+            line_of_results = walker.line
+            decoded, one_line = walker.value_on_one_line()
+            if one_line and isinstance(decoded, list):  # JSON Lines: every result is on this line
+                results = [(line_of_results, result) for result in decoded]
+            else:  # walk the array again, element by element, to give each result its line
+                walker.rewind()
+                results = []
+                for result_line in walker.items():
+                    results.append((result_line, walker.value()))
         else:
             fields[key] = walker.value()
     if results is not None:

@@ -153,7 +153,7 @@ def infer_bucket_width(spans: list[int]) -> int:
 
 def natural_key(*parts: Any) -> str:
     """Join key parts into a natural key; very long keys are replaced by their SHA-256."""
-    key = "|".join("" if part is None else str(part) for part in parts)
+    key = "|".join([part if type(part) is str else ("" if part is None else str(part)) for part in parts])
     if len(key) > 480:
         return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return key

@@ -183,13 +183,22 @@ class TableWriter:
                 copy.write_row(row)
 
     def _stored_postgresql(self, cursor) -> dict[tuple[str, str], int]:
-        coverage = "stored.bucket_seconds" if self.has_coverage else "0"
-        cursor.execute(
-            f"SELECT stored.source, stored.natural_key, {coverage} FROM {_quote(self.table.name)} AS stored "
-            f"JOIN {_quote(self.staging)} AS incoming "
-            "ON stored.source = incoming.source AND stored.natural_key = incoming.natural_key"
-        )
-        return {(source, natural_key): seconds for source, natural_key, seconds in cursor.fetchall()}
+        # Looked up by key (an index scan) rather than joined with the staging table, whose
+        # missing statistics could lead the planner to scan the whole usage table per batch.
+        coverage = "bucket_seconds" if self.has_coverage else "0"
+        by_source: dict[str, list[str]] = {}
+        for source, natural_key in self.pending:
+            by_source.setdefault(source, []).append(natural_key)
+        stored: dict[tuple[str, str], int] = {}
+        for source, keys in by_source.items():
+            cursor.execute(
+                f"SELECT natural_key, {coverage} FROM {_quote(self.table.name)} "
+                "WHERE source = %s AND natural_key = ANY(%s)",
+                (source, keys),
+            )
+            for natural_key, seconds in cursor.fetchall():
+                stored[(source, natural_key)] = seconds
+        return stored
 
     def _postgresql_upsert(self) -> str:
         names = ", ".join(_quote(name) for name in self.columns)

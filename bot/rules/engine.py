@@ -118,10 +118,13 @@ class RuleEngine:
 
         return collect
 
-    def evaluate(self, facts: list[dict[str, Any]]) -> dict[str, list[int]]:
+    def evaluate(self, facts: list[dict[str, Any]], compiled: CompiledRules | None = None) -> dict[str, list[int]]:
         """Assert `facts` (JSON-ready dicts with `q` and a unique int `id`) and return the
-        fact ids each rule matched."""
+        fact ids each rule matched. With `compiled`, raise RuntimeError when another thread
+        installed a different rule set since the facts were built for it."""
         with self._lock:
+            if compiled is not None and compiled is not self.current:
+                raise RuntimeError("the rules were reloaded during this evaluation; run it again")
             if self._ruleset_name is None or not facts:
                 return {}
             self._matches = {}

@@ -106,7 +106,7 @@ def evaluate(
             fact_id = len(facts) + 1
             facts.append({"id": fact_id, "q": key, **fact_values(snapshot.values)})
             by_id[fact_id] = snapshot
-    matches = engine.evaluate(facts)
+    matches = engine.evaluate(facts, compiled)
     logger.info("rules evaluated at=%s queries=%d facts=%d rules=%d", at.isoformat(), len(result.snapshots), len(facts), len(rules))
 
     for rule in rules:

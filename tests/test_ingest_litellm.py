@@ -106,7 +106,7 @@ def test_zero_spend_is_priced_or_unpriced(engine, tmp_path):
         header,
         # gpt-4o-mini with spend 0.0 (LiteLLM had no price): 1000 * 0.15 + 100 * 0.60 per million = 0.00021
         "r-1,acompletion,k,0.0,1100,1000,100,2026-11-02 09:00:00,2026-11-02 09:00:01,,,gpt-4o-mini,,,openai,,,{},False,,[],,,,,,success",
-        # a model no price list knows stays unpriced, never $0
+        # a model missing from every price list stays unpriced, never $0
         "r-2,acompletion,k,0.0,60,50,10,2026-11-02 09:00:00,2026-11-02 09:00:01,,,acme-private-7b,,,,,,{},False,,[],,,,,,success",
         # a cache hit really cost nothing
         "r-3,acompletion,k,0.0,60,50,10,2026-11-02 09:00:00,2026-11-02 09:00:01,,,gpt-4o-mini,,,openai,,,{},True,,[],,,,,,success",

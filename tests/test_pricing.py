@@ -63,12 +63,12 @@ def test_prices_never_touch_network(monkeypatch):
     import genai_prices
     from genai_prices import data_snapshot
 
-    def refuse(*args, **kwargs):
+    def fail_on_network(*args, **kwargs):
         raise AssertionError(f"network access attempted: {args!r}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", fail_on_network)
+    monkeypatch.setattr(socket, "create_connection", fail_on_network)
+    monkeypatch.setattr(socket, "getaddrinfo", fail_on_network)
     # Even a snapshot installed by genai-prices' own updater must not change costbot's prices.
     monkeypatch.setattr(data_snapshot, "_custom_snapshot", data_snapshot.DataSnapshot(providers=[], from_auto_update=True))
     threads_before = {thread.name for thread in threading.enumerate()}

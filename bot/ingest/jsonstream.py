@@ -3,7 +3,7 @@
 Exports are one page (`{"data": [buckets], ...}`), a JSON array of pages, JSON Lines of pages,
 a bare list of buckets, or (LiteLLM) a list of row objects. `JsonWalker` reads the file in
 chunks and decodes one element at a time with the standard library's C decoder, so memory
-holds one bucket at a time and every bucket and result knows the line it starts on.
+contains one bucket at a time, and every bucket and result carries the line it starts on.
 Numbers with a fraction are decoded as `Decimal`, so amounts stay exact.
 """
 

@@ -2,7 +2,7 @@
 
 Each row is one request, keyed by its `request_id`. `spend` is the USD cost LiteLLM computed,
 stored as reported. `team_id`, `api_key`, `request_tags` and `metadata` are looked up in the
-mapping; `user` is stored as the user and `end_user` (the proxy caller's own customer) as the
+mapping. `user` is stored as the user and `end_user` (the proxy caller's own customer) as the
 tenant, and both win over mapped values.
 """
 

@@ -8,10 +8,11 @@ Rows are upserted on (source, natural_key), so importing a file twice or two exp
 overlap in time count each usage once. For tables with time buckets, a stored row is
 replaced only by a row covering at least as much of its bucket (`bucket_seconds` >= the
 stored one). Usage exports start their first bucket at the query's start time and end their
-last at the moment of the query, so an export taken later, or over a longer period, holds
-the full bucket where an earlier one held a partial one; the full bucket wins whichever file
+last at the moment of the query. So an export taken later, or over a longer period, contains
+the full bucket where an earlier one had a partial one. The full bucket wins whichever file
 is imported first, and the partial one never adds to it. Parsers key such buckets by their
-aligned start (see `bot.ingest.reading.aligned_bucket`).
+aligned start (see `bot.ingest.reading.aligned_bucket`) and the writer applies the rule
+(`bot.ingest.writer`).
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ ProgressCallback = Callable[[int, int], None]  # (bytes read, rows read)
 class ImportSummary:
     """The outcome of one file's import, as stored in its ImportRun row.
 
-    `rows_read` and `rows_rejected` count source rows; `rows_imported` and `rows_duplicate`
-    count stored records, and one source row may give two (an Anthropic usage row with web
-    searches gives an LLM row and a tool row).
+    `rows_read` and `rows_rejected` count source rows. `rows_imported` and `rows_duplicate`
+    count stored records, and one source row may give two: an Anthropic usage row with web
+    searches gives an LLM row and a tool row.
     """
 
     path: str

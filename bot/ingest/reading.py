@@ -1,7 +1,7 @@
 """Helpers the format parsers share: strict value parsing and natural keys.
 
-Each `parse_*` function raises `BadValue` with a message that says what is wrong and how
-to fix it; a parser turns it into a `RowError` that carries the file, line and field.
+Each `parse_*` function raises `BadValue` with a message that states what is wrong and how
+to fix it. A parser turns it into a `RowError` that carries the file, line and field.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ BUCKET_WIDTHS = (60, 3600, 86400)
 
 
 class BadValue(ValueError):
-    """Raised by a `parse_*` helper; the message says what is wrong with the value."""
+    """Raised by a `parse_*` helper; the message states what is wrong with the value."""
 
 
 def is_null(value: Any) -> bool:

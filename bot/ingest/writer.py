@@ -1,9 +1,9 @@
 """Batched upserts of imported records, with the fast bulk path of each database.
 
-Rows are written through the DBAPI connection of the loader's transaction, not through
-SQLAlchemy's per-row parameter processing, which costs more than the insert itself at a
-million rows: SQLite gets one `executemany` of `INSERT … ON CONFLICT DO UPDATE` per batch,
-and PostgreSQL a `COPY` into a temporary table followed by one `INSERT … SELECT … ON
+Rows are written through the DBAPI connection of the loader's transaction, because
+SQLAlchemy's per-row parameter processing costs more than the insert itself at a million
+rows. SQLite gets one `executemany` of `INSERT … ON CONFLICT DO UPDATE` per batch.
+PostgreSQL gets a `COPY` into a temporary table followed by one `INSERT … SELECT … ON
 CONFLICT DO UPDATE`. Values are converted here exactly as the column types `Money` and
 `UTCDateTime` convert them (nano-dollars; UTC, as naive ISO text on SQLite).
 
@@ -70,9 +70,9 @@ class TableWriter:
     def flush(self) -> tuple[int, int]:
         """Write the buffered rows; return (imported, duplicate) counts.
 
-        Imported rows are new keys or replace a stored partial bucket; duplicates are keys
-        already stored with as much coverage (refreshed in place when equal) or repeated in
-        the batch.
+        Imported rows are new keys or replace a stored partial bucket. Duplicates are keys
+        repeated in the batch or already stored with as much coverage; with equal coverage
+        the stored row takes the new values.
         """
         if not self.pending:
             return 0, 0

@@ -72,7 +72,7 @@ class ReconcileRow:
 
 
 def _utc_day(session: Session, column):
-    """A SQL expression for the UTC date of a timestamp column, as YYYY-MM-DD text."""
+    """Return a SQL expression for the UTC date of a timestamp column, as YYYY-MM-DD text."""
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
     return sa.func.substr(column, 1, 10)  # SQLite stores the UTC wall time as ISO text

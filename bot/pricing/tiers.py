@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
-# Batch APIs (OpenAI and Anthropic) bill 50% of the standard price; OpenAI's Flex processing
-# bills Batch rates. Source: both providers' public pricing pages, Nov 2026.
+# Batch APIs (OpenAI and Anthropic) bill 50% of the standard price, and OpenAI's Flex
+# processing bills Batch rates, as both providers publish. genai-prices 0.2.3 lists the same
+# for OpenAI (gpt-4.1 batch: $1 input, $4 output against $2 and $8).
 BATCH_MULTIPLIER = Decimal("0.5")
 
-# Priority processing per model family, as a multiple of the standard price. Source: OpenAI's
-# pricing page (Priority processing) and Google's Gemini API pricing, Nov 2026. The OpenAI
-# entries match the priority price variants bundled with genai-prices 0.2.3 (for example
-# gpt-4.1 $2 -> $3.50 input, gpt-5.5 $5 -> $12.50), which also lists gpt-4.1-nano at 2x.
-# The longest matching prefix of the model id wins.
+# Priority processing per model family, as a multiple of the standard price. The OpenAI
+# entries are the priority price variants bundled with genai-prices 0.2.3 (for example
+# gpt-4.1 $2 -> $3.50 input, gpt-5.5 $5 -> $12.50, gpt-4.1-nano $0.10 -> $0.20). Gemini's
+# 1.8x is Google's published Priority rate (Nov 2026); genai-prices 0.2.3 has no Gemini
+# priority variant to check it against. The longest matching prefix of the model id wins.
 PRIORITY_MULTIPLIERS: dict[str, Decimal] = {
     "gpt-5.5": Decimal("2.5"),
     "gpt-5.4": Decimal("2"),

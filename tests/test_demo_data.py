@@ -14,13 +14,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from genai_prices import Usage, calc_price
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.demo import cases, generate
 from bot.demo.bench_rows import write_llm_rows
 from bot.demo.focus_export import COLUMNS as FOCUS_COLUMNS
+from bot.ingest.loader import import_file
+from bot.mapping import load_mapping
+from bot.pricing import load_pricer
+from bot.queries.spend import spend_by
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -237,8 +244,6 @@ def test_generic_csv_headers(demo):
 
 def test_reported_costs_close_to_list_prices(demo):
     """Reported OpenAI costs are within 1.5% of genai-prices list prices per project and day, never all equal."""
-    from genai_prices import Usage, calc_price
-
     priced: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for bucket in _buckets(demo / "openai" / "usage_completions.json"):
         day = _day(bucket["start_time"])
@@ -483,3 +488,65 @@ def test_llm_rows_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert "wrote 1000 usage rows" in result.output
     assert len((tmp_path / "openai_usage_completions_bench.jsonl").read_text().splitlines()) == 1000
+
+
+# --- importing the examples ------------------------------------------------------------------
+
+
+# Two of the eight nvidia-smi logs (the same format) keep the import under a minute per database.
+GPU_LOGS = ("h100-idle-01.csv", "h100-serve-01.csv")
+
+
+def _example_files() -> list[Path]:
+    folders = ("openai", "anthropic", "litellm", "focus")
+    return [
+        *(path for folder in folders for path in sorted((EXAMPLES / folder).iterdir())),
+        *(EXAMPLES / "gpu" / name for name in GPU_LOGS),
+        EXAMPLES / "outcomes.csv",
+        EXAMPLES / "tools.csv",
+    ]
+
+
+def _expected_rows() -> dict[str, int]:
+    """Count the usage rows of each table straight from the example files."""
+    usage = sum(len(bucket["results"]) for bucket in _buckets(EXAMPLES / "openai" / "usage_completions.json"))
+    anthropic_usage = sum(
+        len(bucket["results"]) for bucket in _buckets(EXAMPLES / "anthropic" / "usage_report_messages.json")
+    )
+    litellm = len((EXAMPLES / "litellm" / "spend_logs.csv").read_text().splitlines()) - 1
+    reported = sum(len(bucket["results"]) for bucket in _buckets(EXAMPLES / "openai" / "costs.json"))
+    reported += sum(len(bucket["results"]) for bucket in _buckets(EXAMPLES / "anthropic" / "cost_report.json"))
+    gpu = sum(len((EXAMPLES / "gpu" / name).read_text().splitlines()) - 1 for name in GPU_LOGS)
+    return {
+        "llm_usage": usage + anthropic_usage + litellm,
+        "reported_cost": reported,
+        "cloud_cost": len((EXAMPLES / "focus" / "aws_focus_1.2.csv").read_bytes().splitlines()) - 1,
+        "gpu_usage": gpu,
+        "outcome": len((EXAMPLES / "outcomes.csv").read_text().splitlines()) - 1,
+        "tool_usage": len((EXAMPLES / "tools.csv").read_text().splitlines()) - 1,
+    }
+
+
+@pytest.mark.slow
+def test_examples_import_into_database(engine):
+    mapping = load_mapping(EXAMPLES / "mapping.yml")
+    pricer = load_pricer(None)
+    for path in _example_files():
+        summary = import_file(path, engine=engine, mapping=mapping, pricer=pricer)
+        assert summary.rows_rejected == 0, path
+        assert summary.warnings == [], path
+
+    expected = _expected_rows()
+    # 840 + 2250 + 3249 LLM rows; 1800 + 900 cost lines; 6912 GPU hours + 36 vector store days;
+    # 2 hosts * 14 days * 144 readings a day = 4032 GPU samples.
+    assert expected == {"llm_usage": 6339, "reported_cost": 2700, "cloud_cost": 6948, "gpu_usage": 4032,
+                        "outcome": 900, "tool_usage": 270}
+    with engine.connect() as connection:
+        for table, rows in expected.items():
+            assert connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == rows, table
+
+    with Session(engine) as session:
+        rows = spend_by(session, start=datetime(2026, 11, 1, tzinfo=UTC), end=cases.DEFAULT_END,
+                        filters={"team": ["search"]})
+    spent = sum((row.total for row in rows), Decimal(0))
+    assert abs(spent / cases.BUDGET_AMOUNT_USD - Decimal("0.70")) < Decimal("0.015")

@@ -34,8 +34,10 @@ def register(app: typer.Typer) -> None:
                                             help=f"Write only {BENCH_FILE}: this many OpenAI completions "
                                                  "usage rows in hourly buckets, for benchmarks."),
     ) -> None:
-        """Write realistic exports (OpenAI, Anthropic, LiteLLM, FOCUS, nvidia-smi, outcomes, tools)
-        with planted cost problems, plus mapping.yml and budgets.yml.
+        """Write example exports with planted cost problems, plus mapping.yml and budgets.yml.
+
+        The exports are 90 days of OpenAI usage and costs, Anthropic usage and cost reports,
+        LiteLLM spend logs, a FOCUS CSV with rented GPUs, nvidia-smi logs, outcomes and tools.
 
         Example: costbot demo-data examples/ --seed 2026
         """

@@ -58,10 +58,10 @@ def mapping_text() -> str:
             lines.append(f"  {key}: {_flow(dims)}")
     lines.append("teams:  # LiteLLM team_id")
     lines.append(f"  {EXTRACTION.source_id}: {_flow({'team': EXTRACTION.team})}")
-    lines.append("hosts:  # GPU hosts: nvidia-smi file names and FOCUS ResourceName")
+    lines.append("hosts:  # GPU hosts: nvidia-smi file names and FOCUS ResourceName; clocks in UTC")
     for host in HOSTS:
         values = {"team": host.team, "feature": host.feature, "gpu_model": host.gpu_model,
-                  "hourly_rate_usd": host.hourly_usd}
+                  "hourly_rate_usd": host.hourly_usd, "timezone": "UTC"}
         lines.append(f"  {host.name}: {_flow(values)}")
     lines += [
         "tag_keys:  # LiteLLM request tags (key:value) and FOCUS Tags",

@@ -6,18 +6,19 @@ import json
 import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.clock import FixedClock
-from bot.models import LlmUsage, OutboxMessage, SlackEventSeen
+from bot.models import Finding, LlmUsage, OutboxMessage, SlackEventSeen
 from bot.questions import answer_question
 from bot.settings import get_settings, load_settings
 from bot.slack import messages
 from bot.slack.app import create_app
 from bot.slack.blocks import answer_blocks
-from bot.slack.deps import optional_function
+from bot.rules.engine import reload_rules
 from bot.slack.limits import fit_message
 from tests.fakeslack import BOT_ID, BOT_TOKEN, BOT_USER_ID, FakeSlack
 from tests.slackharness import SIGNING_SECRET, SlackAppServer
@@ -54,7 +55,7 @@ def settings(fake, db_url, tmp_path, monkeypatch):
         admin_user_ids="U0ADMIN01",
         admin_usergroup_id="S0ADMINS",
         budgets_file=budgets_file,
-        rules_dir=tmp_path / "rules",
+        rules_dir=Path(__file__).resolve().parent.parent / "rules",
     )
     get_settings.cache_clear()
 
@@ -133,10 +134,11 @@ def test_bad_signature_rejected(slack, fake, engine, case):
     elif case == "wrong_secret":
         headers = slack.signed_headers(body, secret="not-the-signing-secret")
 
+    calls_at_start = fake.calls()  # auth.test from create_app
     reply = slack.post(body, "application/json", headers)
 
     assert reply.status == 401
-    assert [call.method for call in fake.calls()] == ["auth.test"]
+    assert fake.calls() == calls_at_start
     with Session(engine) as session:
         assert session.exec(select(SlackEventSeen)).all() == []
         assert session.exec(select(OutboxMessage)).all() == []
@@ -230,10 +232,50 @@ def test_admin_reload_rules(slack, fake, settings):
     slack.slash_command("admin reload-rules", fake.response_url("reload"), user="U0ADMIN01")
 
     text = fake.wait_for("response_url")[0].params["text"]
-    if optional_function("bot.rules.engine", "reload_rules") is None:
-        assert text == messages.NOT_AVAILABLE.format(feature="Reloading rules")
-    else:
-        assert text != messages.NOT_ADMIN
+    assert text == reload_rules(settings)
+    assert text.startswith("rules reloaded: ")
+
+
+def test_admin_reload_rules_bad_folder(slack, fake, settings, tmp_path):
+    settings.rules_dir = tmp_path / "no-rules"
+
+    slack.slash_command("admin reload-rules", fake.response_url("reload"), user="U0ADMIN01")
+
+    text = fake.wait_for("response_url")[0].params["text"]
+    assert text == (
+        "rules not reloaded: 1 errors; no rules are in force\n"
+        f"{tmp_path / 'no-rules'}:0: rules folder not found; create it or set COSTBOT_RULES_DIR"
+    )
+
+
+def test_admin_budget_set_and_remove(slack, fake, settings):
+    slack.slash_command('admin budgets set search-monthly amount_usd=15000 "thresholds=[50, 90]"', fake.response_url("set"), user="U0ADMIN01")
+    set_reply = fake.wait_for("response_url")[0].params["text"]
+    slack.slash_command("admin budgets remove search-monthly", fake.response_url("remove"), user="U0ADMIN01")
+    unconfirmed = fake.wait_for("response_url", 2)[1].params["text"]
+    slack.slash_command("admin budgets remove search-monthly confirm", fake.response_url("confirm"), user="U0ADMIN01")
+    removed = fake.wait_for("response_url", 3)[2].params["text"]
+
+    assert set_reply == "<@U0ADMIN01> updated budget search-monthly: amount_usd=15000, thresholds=[50, 90]."
+    assert unconfirmed == messages.CONFIRM_REMOVE_BUDGET.format(name="search-monthly")
+    assert removed == "<@U0ADMIN01> removed budget search-monthly."
+    assert "search-monthly" not in settings.budgets_file.read_text()
+
+
+def test_admin_budget_invalid_edit(slack, fake, settings):
+    before = settings.budgets_file.read_text()
+
+    slack.slash_command("admin budgets set search-monthly colour=green", fake.response_url("bad"), user="U0ADMIN01")
+
+    text = fake.wait_for("response_url")[0].params["text"]
+    assert text.startswith("Budgets file not changed: unknown budget key 'colour'; use ")
+    assert settings.budgets_file.read_text() == before
+
+
+def test_admin_budgets_show(slack, fake):
+    slack.slash_command("admin budgets", fake.response_url("show"), user="U0ADMIN01")
+
+    assert fake.wait_for("response_url")[0].params["text"] == f"```{BUDGETS}```"
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -374,16 +416,89 @@ def test_budget_button_bad_value(slack, fake):
     assert fake.wait_for("response_url")[0].params["text"] == messages.BAD_BUTTON_VALUE.format(value="not json")
 
 
-def test_finding_button_wired(slack, fake):
-    action = {"action_id": "finding_ack", "value": json.dumps({"finding_id": 7})}
+def _add_finding(engine, owner: str = "U0SEARCH1") -> int:
+    finding = Finding(
+        rule_id="retry-spike", scope_key="feature=doc-extraction", severity="warning",
+        window_start=NOW - timedelta(days=7), window_end=NOW, facts={"retry_rate_pct": 25},
+        recommendation="Retries rose from 3% to 25% of requests; check the extraction prompt.",
+        guidance_urls=["https://aipromptgear.com/models-and-apis/cost-per-success-and-tool-economics-for-agentic-products/"],
+        notify=owner, created_at=NOW,
+    )
+    with Session(engine) as session:
+        session.add(finding)
+        session.commit()
+        return finding.id
 
-    slack.block_action(action, "U0ENG0001", response_url=fake.response_url("finding"))
+
+def _finding_button(action_id: str, finding_id: int) -> dict:
+    return {"action_id": action_id, "value": json.dumps({"finding_id": finding_id})}
+
+
+def test_finding_ack_by_owner(slack, fake, engine):
+    finding_id = _add_finding(engine)
+
+    slack.block_action(_finding_button("finding_ack", finding_id), "U0SEARCH1", response_url=fake.response_url("ack"))
 
     text = fake.wait_for("response_url")[0].params["text"]
-    if optional_function("bot.rules.findings", "acknowledge") is None:
-        assert text == messages.NOT_AVAILABLE.format(feature="Finding buttons")
-    else:
-        assert text != messages.ACTION_FAILED
+    assert text == messages.FINDING_ACKNOWLEDGED.format(user="U0SEARCH1", finding_id=finding_id, rule_id="retry-spike", scope="feature=doc-extraction")
+    with Session(engine) as session:
+        finding = session.get(Finding, finding_id)
+        assert finding.status == "acknowledged"
+        assert finding.acknowledged_by == "U0SEARCH1"
+
+
+def test_finding_snooze_by_other_refused(slack, fake, engine):
+    finding_id = _add_finding(engine)
+
+    slack.block_action(_finding_button("finding_snooze_1d", finding_id), "U0ENG0001", response_url=fake.response_url("snooze"))
+
+    assert fake.wait_for("response_url")[0].params["text"] == f"only <@U0SEARCH1> or an admin can snooze finding {finding_id}"
+    with Session(engine) as session:
+        assert session.get(Finding, finding_id).status == "open"
+
+
+def test_finding_snooze_by_admin(slack, fake, engine):
+    finding_id = _add_finding(engine)
+
+    slack.block_action(_finding_button("finding_snooze_7d", finding_id), "U0ADMIN01", response_url=fake.response_url("snooze"))
+
+    text = fake.wait_for("response_url")[0].params["text"]
+    until = NOW + timedelta(days=7)
+    assert text == messages.FINDING_SNOOZED.format(user="U0ADMIN01", finding_id=finding_id, rule_id="retry-spike", scope="feature=doc-extraction", until=until)
+
+
+def test_finding_details_shown(slack, fake, engine):
+    from bot.rules.findings import details
+
+    finding_id = _add_finding(engine)
+
+    slack.block_action(_finding_button("finding_details", finding_id), "U0ENG0001", response_url=fake.response_url("details"))
+
+    call = fake.wait_for("response_url")[0]
+    with Session(engine) as session:
+        text, blocks = details(session, finding_id)
+    assert call.params["text"] == text
+    assert call.params["blocks"] == blocks
+
+
+def test_finding_details_missing(slack, fake):
+    slack.block_action(_finding_button("finding_details", 999), "U0ENG0001", response_url=fake.response_url("details"))
+
+    assert fake.wait_for("response_url")[0].params["text"] == "finding 999 not found; it may have been deleted"
+
+
+def test_app_home_lists_findings(slack, fake, engine):
+    finding_id = _add_finding(engine)
+
+    slack.event({"type": "app_home_opened", "user": "U0SEARCH1", "channel": "D0SEARCH1", "tab": "home", "event_ts": "1764800000.000710"})
+
+    fake.wait_for("views.publish")
+    blocks = fake.state.views[0]["view"]["blocks"]
+    actions = [block for block in blocks if block.get("type") == "actions"]
+    assert [element["action_id"] for element in actions[0]["elements"]] == [
+        "finding_ack", "finding_snooze_1d", "finding_snooze_7d", "finding_details", "open_guidance",
+    ]
+    assert actions[0]["elements"][0]["value"] == json.dumps({"finding_id": finding_id}, separators=(",", ":"))
 
 
 def test_home_button_replies_by_dm(slack, fake):

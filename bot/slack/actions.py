@@ -10,9 +10,11 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.budgets import actions as budget_actions
+from bot.rules import findings
 from bot.slack import messages
 from bot.slack.blocks import ACTION_SHARE, answer_blocks
-from bot.slack.deps import SlackDeps, optional_function
+from bot.slack.deps import SlackDeps
 from bot.slack.home import publish_home
 from bot.slack.limits import fit_message
 from bot.slack.middleware import AdminCheck
@@ -36,11 +38,7 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         if value is None or not isinstance(value.get("budget"), str):
             _reply(deps, client, body, respond, messages.BAD_BUTTON_VALUE.format(value=action.get("value")))
             return
-        module = "bot.budgets.actions"
-        function = optional_function(module, "acknowledge" if verb == "ack" else "snooze")
-        if function is None:
-            _reply(deps, client, body, respond, messages.NOT_AVAILABLE.format(feature="Budget buttons"))
-            return
+        function = budget_actions.acknowledge if verb == "ack" else budget_actions.snooze
         arguments = dict(budget=value["budget"], user_id=context.user_id, is_admin=context["is_admin"], clock=deps.clock)
         if verb != "ack":
             arguments["days"] = SNOOZE_DAYS[verb]
@@ -58,11 +56,7 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         if verb == "details":
             _finding_details(deps, client, body, respond, finding_id)
             return
-        function = optional_function("bot.rules.findings", "acknowledge" if verb == "ack" else "snooze")
-        if function is None:
-            # TODO: remove once bot.rules.findings.acknowledge and snooze are committed.
-            _reply(deps, client, body, respond, messages.NOT_AVAILABLE.format(feature="Finding buttons"))
-            return
+        function = findings.acknowledge if verb == "ack" else findings.snooze
         arguments = dict(finding_id=finding_id, user_id=context.user_id, is_admin=context["is_admin"], clock=deps.clock)
         if verb != "ack":
             arguments["days"] = SNOOZE_DAYS[verb]
@@ -100,7 +94,7 @@ def _run_owner_action(deps: SlackDeps, client, body, respond, function, argument
     """Run an acknowledge or snooze function; a permission error or bad value goes back to the user as text."""
     try:
         with deps.session() as session:
-            text = function(session, **arguments)
+            result = function(session, **arguments)
     except (PermissionError, LookupError, ValueError) as exc:
         logger.info("button rejected action=%s user=%s reason=%s", action_name, arguments["user_id"], exc)
         _reply(deps, client, body, respond, str(exc))
@@ -110,17 +104,25 @@ def _run_owner_action(deps: SlackDeps, client, body, respond, function, argument
         _reply(deps, client, body, respond, messages.ACTION_FAILED)
         return
     logger.info("button done action=%s user=%s", action_name, arguments["user_id"])
-    _reply(deps, client, body, respond, str(text))
+    _reply(deps, client, body, respond, result if isinstance(result, str) else _confirmation(result, arguments))
+
+
+def _confirmation(finding: Any, arguments: dict[str, Any]) -> str:
+    """Word the confirmation of a finding's acknowledge or snooze (those functions return the Finding)."""
+    values = dict(user=arguments["user_id"], finding_id=finding.id, rule_id=finding.rule_id, scope=finding.scope_key)
+    if finding.status == "snoozed" and finding.snoozed_until is not None:
+        return messages.FINDING_SNOOZED.format(until=finding.snoozed_until, **values)
+    return messages.FINDING_ACKNOWLEDGED.format(**values)
 
 
 def _finding_details(deps: SlackDeps, client, body, respond, finding_id: int) -> None:
-    details = optional_function("bot.rules.findings", "details")
-    if details is None:
-        # TODO: remove once bot.rules.findings.details is committed.
-        _reply(deps, client, body, respond, messages.NOT_AVAILABLE.format(feature="Finding details"))
+    try:
+        with deps.session() as session:
+            text, blocks = findings.details(session, finding_id)
+    except LookupError as exc:
+        logger.info("finding details not found finding=%s", finding_id)
+        _reply(deps, client, body, respond, str(exc))
         return
-    with deps.session() as session:
-        text, blocks = details(session, finding_id)
     _reply(deps, client, body, respond, text, blocks)
 
 

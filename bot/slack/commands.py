@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import App
 
+from bot.budgets.report import budgets_message
+from bot.rules.engine import reload_rules as reload_rule_files
 from bot.slack import messages
-from bot.slack.blocks import answer_blocks, text_section
-from bot.slack.deps import SlackDeps, optional_function
+from bot.slack.blocks import answer_blocks
+from bot.slack.deps import SlackDeps
 from bot.slack.limits import fit_message
 from bot.slack.middleware import AdminCheck
 from bot.slack.replies import answer_or_reply, upload_chart
@@ -43,8 +46,7 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         elif action in ("reload-rules", "reload"):
             respond(text=reload_rules(deps), response_type="ephemeral")
         elif action == "budgets":
-            # TODO: call bot.budgets.admin once it exists; it is to edit budgets from Slack.
-            respond(text=messages.NOT_AVAILABLE.format(feature="Editing budgets from Slack"), response_type="ephemeral")
+            respond(text=edit_budgets(deps, command.get("text") or "", user), response_type="ephemeral")
         else:
             respond(text=messages.UNKNOWN_ADMIN_COMMAND.format(command=" ".join(words[1:])), response_type="ephemeral")
 
@@ -71,24 +73,47 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
 
 
 def budgets_reply(deps: SlackDeps, user_id: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """Return the budgets overview, or a note while the budgets report is not installed."""
-    budgets_message = optional_function("bot.budgets.report", "budgets_message")
-    if budgets_message is None:
-        # TODO: remove once bot.budgets.report.budgets_message is committed.
-        text = messages.NOT_AVAILABLE.format(feature="The budgets overview")
-        return text, [text_section(text)]
+    """Return the budgets overview, the user's own budgets first."""
     with deps.session() as session:
         return budgets_message(session, settings=deps.settings, clock=deps.clock, user_id=user_id)
 
 
+BUDGET_EDIT = re.compile(r"^\s*admin\s+budgets(?:\s+(?P<verb>\S+))?(?:\s+(?P<name>\S+))?\s*(?P<rest>.*)$", re.I | re.S)
+
+
+def edit_budgets(deps: SlackDeps, text: str, user_id: str) -> str:
+    """Run `/cost admin budgets [show | set NAME key=value … | remove NAME confirm]`; return the reply.
+
+    Only admins reach this (the listener's middleware checks), and bot.budgets.admin
+    validates the whole new file before it replaces the old one.
+    """
+    from bot.budgets import admin as budgets_admin
+    from bot.budgets.config import BudgetFileError
+
+    match = BUDGET_EDIT.match(text)
+    verb = ((match and match.group("verb")) or "show").lower()
+    name = match.group("name") if match else None
+    rest = match.group("rest") if match else ""
+    try:
+        if verb == "show":
+            return f"```{budgets_admin.show_budgets_file(deps.settings)}```"
+        if verb == "set" and name:
+            fields = budgets_admin.parse_assignments(rest)
+            return budgets_admin.update_budget(deps.settings, name=name, fields=fields, user_id=user_id, is_admin=True)
+        if verb == "remove" and name:
+            if rest.strip().lower() != "confirm":
+                return messages.CONFIRM_REMOVE_BUDGET.format(name=name)
+            return budgets_admin.remove_budget(deps.settings, name=name, user_id=user_id, is_admin=True)
+    except (ValueError, LookupError, PermissionError, BudgetFileError) as exc:
+        logger.info("budget edit rejected user=%s verb=%s error=%s", user_id, verb, exc)
+        return f"Budgets file not changed: {exc}"
+    return messages.BUDGETS_ADMIN_USAGE
+
+
 def reload_rules(deps: SlackDeps) -> str:
     """Reload the rule files and return the engine's summary, or why that failed."""
-    reload = optional_function("bot.rules.engine", "reload_rules")
-    if reload is None:
-        # TODO: remove once bot.rules.engine.reload_rules is committed.
-        return messages.NOT_AVAILABLE.format(feature="Reloading rules")
     try:
-        return str(reload(deps.settings))
+        return reload_rule_files(deps.settings)
     except Exception as exc:  # a bad rule file: show the engine's message, which names file and line
         logger.warning("rules reload failed error=%s", exc)
         return f"Rules not reloaded; the last good set keeps running.\n{exc}"

@@ -10,10 +10,12 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.queries.spend import spend_by
+from bot.rules.findings import open_findings
 from bot.slack import messages
-from bot.slack.blocks import context, finding_blocks, home_view, text_section
+from bot.slack.blocks import finding_blocks, home_view, text_section
 from bot.slack.commands import budgets_reply
-from bot.slack.deps import SlackDeps, optional_function
+from bot.slack.deps import SlackDeps
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +40,6 @@ def month_line(deps: SlackDeps) -> str:
     """Render this month's spend so far and its run-rate forecast."""
     now = deps.clock.now()
     start, end = month_bounds(now, deps.settings.tz)
-    spend_by = optional_function("bot.queries.spend", "spend_by")
-    if spend_by is None:
-        return messages.NOT_AVAILABLE.format(feature="Monthly spend")
     try:
         with deps.session() as session:
             rows = spend_by(session, start=start, end=now, tz=deps.settings.tz)
@@ -53,10 +52,7 @@ def month_line(deps: SlackDeps) -> str:
 
 
 def findings_section(deps: SlackDeps, user_id: str) -> list[dict[str, Any]]:
-    open_findings = optional_function("bot.rules.findings", "open_findings")
-    if open_findings is None:
-        # TODO: remove once bot.rules.findings.open_findings is committed.
-        return [context(messages.NOT_AVAILABLE.format(feature="Findings"))]
+    """Render the user's open findings, each with its buttons."""
     with deps.session() as session:
         findings = list(open_findings(session, user_id=user_id))
     if not findings:

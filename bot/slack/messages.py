@@ -16,12 +16,24 @@ Admins: `/cost admin help`."""
 ADMIN_HELP = """*costbot admin commands* (admins only)
 
 • `/cost admin reload-rules`: validate the rule files and load them; a bad file is rejected and the last good set keeps running.
-• `/cost admin budgets`: budget edits; change the budgets file and the bot reloads it on the next check.
+• `/cost admin budgets`: show the budgets file.
+• `/cost admin budgets set NAME key=value …`: add budget NAME or change its keys, e.g.
+  `/cost admin budgets set search-monthly amount_usd=15000 "thresholds=[50, 80, 100]"`.
+• `/cost admin budgets remove NAME confirm`: remove budget NAME.
 • `/cost admin help`: this message."""
 
 NOT_ADMIN = "Only costbot admins can run `/cost admin …`. Ask an admin, or ask one to add you to COSTBOT_ADMIN_USER_IDS."
+BUDGETS_ADMIN_USAGE = (
+    "Usage: `/cost admin budgets` (show the file), `/cost admin budgets set NAME key=value …`, "
+    "`/cost admin budgets remove NAME confirm`."
+)
+CONFIRM_REMOVE_BUDGET = (
+    "Removing budget {name} deletes it from the budgets file and stops its alerts. "
+    "To go ahead, run `/cost admin budgets remove {name} confirm`."
+)
+FINDING_ACKNOWLEDGED = "<@{user}> acknowledged finding {finding_id} ({rule_id}, {scope})."
+FINDING_SNOOZED = "<@{user}> snoozed finding {finding_id} ({rule_id}, {scope}) until {until:%Y-%m-%d %H:%M} UTC."
 UNKNOWN_ADMIN_COMMAND = "Unknown admin command `{command}`. Try `/cost admin help`."
-NOT_AVAILABLE = "{feature} is not available yet in this version of costbot."
 ANSWER_FAILED = "Sorry, answering that failed with an internal error. It is logged; try rephrasing, or `/cost help`."
 ACTION_FAILED = "Sorry, that button failed with an internal error. It is logged; please try again later."
 EMPTY_MENTION = "Ask me a cost question, for example `spend by team last month`. `/cost help` lists more."

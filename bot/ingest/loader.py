@@ -148,7 +148,7 @@ def import_file(
         _finish_run(connection, summary, clock)
         refresh_rollups_for_import(connection, import_id)  # same transaction: rollups match the rows
     if on_progress is not None:
-        on_progress(context.bytes_read(), summary.rows_read)
+        on_progress(path.stat().st_size, summary.rows_read)  # the parser has closed the file
     logger.info(
         "import done id=%d path=%s format=%s read=%d imported=%d duplicate=%d rejected=%d",
         import_id, path, fmt.name, summary.rows_read, summary.rows_imported,

@@ -22,7 +22,7 @@ def usd(amount: Decimal) -> str:
 
 
 def pct(value: Decimal) -> str:
-    """Format a percentage with no decimals below 10 000 %, e.g. 70 % as '70%'."""
+    """Format a percentage as a whole number, e.g. Decimal('70.45') as '70%'."""
     return f"{value:,.0f}%"
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.budgets.admin import parse_assignments, remove_budget, update_budget
-from bot.budgets.config import BudgetFileError, load_budgets, registry_for
+from bot.budgets.config import BudgetFileError, load_budgets
 from bot.budgets.report import budgets_message
 from bot.clock import FixedClock
 from bot.models import LlmUsage
@@ -107,7 +107,6 @@ def test_budgets_message_invalid_file(session, tmp_path):
     text, _ = budgets_message(session, settings=settings, clock=FixedClock(datetime(2026, 11, 16, tzinfo=UTC)))
 
     assert text.startswith(f"The budgets file is invalid, so no budgets are in force:\n{path}:2: budget x: missing required key 'period'")
-    registry_for(path)  # the registry exists for the next call
 
 
 def test_cli_check_dry_run_and_list(engine, session, tmp_path, monkeypatch, db_url):

@@ -199,11 +199,11 @@ def test_snoozed_forecast_sent_after_snooze(session):
     snooze(session, budget="search", days=1, user_id="U0SEARCH1", is_admin=False, clock=clock, budgets=budgets)
 
     # Nov 8 00:00: forecast 6000 (200%) but snoozed until Nov 8 12:00.
-    held = _check(session, budgets, datetime(2026, 11, 8, tzinfo=UTC))
+    quiet = _check(session, budgets, datetime(2026, 11, 8, tzinfo=UTC))
     released = _check(session, budgets, datetime(2026, 11, 8, 12, tzinfo=UTC))
 
-    assert held.due == []
-    assert held.snoozed == 1
+    assert quiet.due == []
+    assert quiet.snoozed == 1
     assert [(plan.threshold, plan.kind) for plan in released.sent] == [(100, "forecast")]
 
 

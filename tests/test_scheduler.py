@@ -87,7 +87,7 @@ def test_overrunning_run_blocks_next_until_lease_expires(session):
     ttl = timedelta(minutes=30)
     assert claim_run(session, "budget_check", scheduled_at=nine, holder="a", now=nine, ttl=ttl) is True
 
-    # a is still running at 09:20 when the 09:20 fire time comes: nobody starts it twice.
+    # Worker a still holds the lease at 09:20, so worker b cannot start the 09:20 run.
     at_920 = nine + timedelta(minutes=20)
     assert claim_run(session, "budget_check", scheduled_at=at_920, holder="b", now=at_920, ttl=ttl) is False
     # a crashed without releasing; once its lease expired, b takes the next run.
@@ -123,8 +123,8 @@ def test_missed_run_runs_once_on_start(engine, session, settings):
 
 
 def test_scheduler_coalesces_missed_runs(engine, session, settings):
-    # The worker's clock is weeks behind the wall clock APScheduler uses, so the catch-up
-    # run is due with many hourly fire times missed; coalescing runs it once.
+    # The worker's clock is weeks behind the wall clock that APScheduler uses, so the
+    # catch-up run is due with many hourly fire times missed. Coalescing runs it once.
     clock = FixedClock(datetime(2026, 11, 25, 10, 30, tzinfo=UTC))
     session.add(JobLease(job_id="budget_check", last_scheduled_at=datetime(2026, 11, 25, 6, tzinfo=UTC)))
     session.commit()

@@ -137,7 +137,10 @@ def load_mapping(path: Path | str | None) -> Mapping:
     if not path.exists():
         logger.info("mapping file %s not found; no source ids are mapped", path)
         return Mapping(path=path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MappingError([f"{path}: file: {str(path)!r}: cannot be read ({exc.strerror}); check the path"]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

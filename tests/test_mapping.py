@@ -174,3 +174,7 @@ def test_numeric_ids_are_text(tmp_path: Path) -> None:
     mapping = load_mapping(path)
     assert mapping.for_project("12345") == {"team": "42"}
     assert mapping.for_project(12345) == {"team": "42"}
+
+
+def test_directory_rejected(tmp_path: Path) -> None:
+    assert errors_of(tmp_path) == [f"{tmp_path}: file: '{tmp_path}': cannot be read (Is a directory); check the path"]

@@ -190,13 +190,14 @@ def _cloud_cost(row: CsvRow, mapping: Mapping, path: Path) -> tuple[dict[str, An
     }
     values["cost_kind"] = classify_cost_kind(row.values, details, mapping)
 
+    # The row's own ids win, then the most specific mapping: tags, API key, host, account.
     dimensions = merge_dimensions(
+        {"project": cell("SubAccountId"), "user": cell("PrincipalId")},
         mapping.from_tags(tags),
         mapping.for_api_key(cell("CredentialId")),
         mapping.for_host(cell("ResourceName")),
         mapping.for_host(cell("ResourceId")),
         mapping.for_project(cell("SubAccountId")),
-        {"project": cell("SubAccountId"), "user": cell("PrincipalId")},
     )
     values.update(dimensions)
 

@@ -380,6 +380,9 @@ def dcgm_bad_cases() -> list[tuple[str, str, str]]:
         ("not_number", f"DCGM_FI_DEV_GPU_UTIL{labels} busy\n", "DCGM_FI_DEV_GPU_UTIL: 'busy': not a number"),
         ("labels", 'DCGM_FI_DEV_GPU_UTIL{gpu=0} 5\n',
          "DCGM_FI_DEV_GPU_UTIL: 'gpu=0': invalid labels; expected key=\"value\" pairs separated by commas"),
+        ("seconds_timestamp", f"DCGM_FI_DEV_GPU_UTIL{labels} 5 1763542830\n",
+         "timestamp: '1763542830': out of range; expected Unix time in milliseconds (13 digits, such as "
+         "1763542800000)"),
         ("garbage", "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\"}\n",
          "line: 'DCGM_FI_DEV_GPU_UTIL{gpu=\"0\"}': not a Prometheus sample line (NAME{LABELS} VALUE [TIMESTAMP])"),
     ]

@@ -46,6 +46,10 @@ _LINE = re.compile(
 )
 _LABEL = re.compile(r'\s*(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _ELLIPSIS = re.compile(r"^\s*(\.\.\.|…)\s*$")
+# Sample timestamps accepted: 2000-01-01 to 2100-01-01, in milliseconds. Seconds would be
+# read as January 1970 and are rejected by this range.
+_EARLIEST_MS = 946_684_800_000
+_LATEST_MS = 4_102_444_800_000
 
 
 # A sample or TYPE line of a DCGM metric; the exporter's counter list (CSV) has neither.
@@ -112,6 +116,12 @@ def parse_dcgm(context: ParseContext) -> Iterator[Record | RowError]:
                 host = default_host
             gpu_id = labels.get("UUID") or labels.get("gpu") or labels.get("device") or "0"
             milliseconds = int(match.group("timestamp")) if match.group("timestamp") else None
+            if milliseconds is not None and not _EARLIEST_MS <= milliseconds < _LATEST_MS:
+                yield RowError(
+                    name, number, "timestamp", match.group("timestamp"),
+                    "out of range; expected Unix time in milliseconds (13 digits, such as 1763542800000)", raw=line,
+                )
+                continue
 
             if (metric, host, gpu_id) in seen:
                 yield from _flush(scrape, tracker)

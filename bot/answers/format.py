@@ -43,12 +43,14 @@ def escape(value: object) -> str:
     """Escape a user-supplied or stored value for Slack mrkdwn.
 
     &, < and > become entities (Slack's documented escaping, which also stops <!channel>
-    and <@U…> mentions). Formatting characters * _ ~ ` are preceded by a zero-width
-    space (U+200B) so a value like "*prod*" does not turn bold.
+    and <@U…> mentions). Formatting characters * ~ ` and an underscore that starts a word
+    are preceded by a zero-width space (U+200B), so a value like "*prod*" does not turn bold.
     """
     text = UNALLOCATED if value is None else str(value)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([*_~`])", "\u200b\\1", text)
+    text = re.sub(r"([*~`])", "\u200b\\1", text)
+    # An underscore inside a word (proj_search, America/New_York) never starts italics.
+    return re.sub(r"(?<![A-Za-z0-9])_", "\u200b_", text)
 
 
 def escape_code(value: object) -> str:

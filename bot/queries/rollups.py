@@ -286,7 +286,7 @@ def _focus_gpu_hosts() -> sa.Select:
 
 
 def rollup_select(
-    source: Source,
+    chosen: Sequence[Source],
     measures: Sequence[sa.ColumnElement],
     *,
     start: datetime,
@@ -299,9 +299,10 @@ def rollup_select(
     spend: bool = True,
     tz: tzinfo | None = None,
 ) -> sa.Select:
-    """Build the grouped SELECT over the rollups that matches `filtered_select` over the raw
-    source. Grouping by time in a zone other than UTC reads hour rows only, because a local
-    day does not start at a UTC midnight."""
+    """Build one grouped SELECT over the rollup rows of the `chosen` sources that matches
+    `filtered_select` over each raw source: group values (g0, g1, …), "hour" when `hourly`,
+    `extra_group`, then `measures`. Grouping by time in a zone other than UTC reads hour rows
+    only, because a local day does not start at a UTC midnight."""
     labelled, group = [], []
     for index, name in enumerate(dimensions):
         column = getattr(UsageRollup, name)
@@ -312,12 +313,16 @@ def rollup_select(
         labelled.append(hour.label("hour"))
         group.append(hour)
     group.extend(extra_group)
+    names = [source.name for source in chosen]
     period = _period_condition(start, end, hours_only=hourly and not _is_utc(tz))
-    query = sa.select(*labelled, *extra_group, *measures).where(UsageRollup.source == source.name, period)
-    if spend and source.name == "llm_usage":
+    query = sa.select(*labelled, *extra_group, *measures).where(period)
+    query = query.where(UsageRollup.source == names[0]) if len(names) == 1 else query.where(UsageRollup.source.in_(names))
+    if spend:
+        # Only LLM rows are ever flagged replaced; GPU samples of hosts with FOCUS rows never count.
         query = query.where(UsageRollup.replaced == 0)
-    if spend and source.rate_based:
-        query = query.where(sa.or_(UsageRollup.host.is_(None), UsageRollup.host.not_in(_focus_gpu_hosts())))
+        if any(source.rate_based for source in chosen):
+            query = query.where(sa.or_(UsageRollup.source != "gpu_usage", UsageRollup.host.is_(None),
+                                       UsageRollup.host.not_in(_focus_gpu_hosts())))
     for name, values in (filters or {}).items():
         query = query.where(matches(getattr(UsageRollup, name), values))
     if group:
@@ -340,7 +345,7 @@ def traffic_select(
     if not usable(session, start, end, [*(filters or {}), *group_by]):
         return None
     dialect = session.get_bind().dialect.name
-    return rollup_select(source, measures, start=start, end=end, filters=filters, dimensions=group_by,
+    return rollup_select([source], measures, start=start, end=end, filters=filters, dimensions=group_by,
                          hourly=False, dialect=dialect, spend=False)
 
 

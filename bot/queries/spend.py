@@ -79,35 +79,29 @@ def _no_money() -> sa.ColumnElement:
     return sa.type_coerce(sa.cast(sa.null(), sa.BigInteger), Money)
 
 
-def _source_select(source: Source, *, rollup: tzinfo | None, **options) -> sa.Select:
-    """Build one source's grouped SELECT with the columns every source shares, so the sources
-    can be combined with UNION ALL: group values, the UTC hour when grouping by time, then
-    rate, kind, cost, seconds and unpriced rows. GPU samples give seconds per hourly rate
-    and no cost; every other source gives its cost and no rate. `rollup` is the time zone of
-    time groupings when the rollups are read, None for the raw tables."""
-    kind = sa.literal(source.kind, sa.String).label("kind")
-    no_rate = _no_money().label("rate")
-    if rollup is not None:
-        options["tz"] = rollup
-        if source.rate_based:
-            measures = [kind, _no_money().label("cost"),
-                        sa.func.sum(UsageRollup.seconds).label("seconds"),
-                        sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
-            return rollups.rollup_select(source, measures, extra_group=[UsageRollup.hourly_rate_usd], **options)
-        measures = [no_rate, kind, sa.func.sum(UsageRollup.cost_usd).label("cost"), sa.literal(0).label("seconds"),
-                    sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
-        return rollups.rollup_select(source, measures, **options)
-
-    raw = dict(options, group_by=options.pop("dimensions"))
+def _source_select(source: Source, **options) -> sa.Select:
+    """Build one raw source's grouped SELECT with the columns every source shares, so the
+    sources can be combined with UNION ALL: group values, the UTC hour when grouping by
+    time, then rate, source name, cost, seconds and unpriced rows. GPU samples give seconds
+    per hourly rate and no cost; every other source gives its cost and no rate."""
+    name = sa.literal(source.name, sa.String).label("source")
+    options = dict(options, group_by=options.pop("dimensions"))
     if source.rate_based:
-        measures = [kind, _no_money().label("cost"),
-                    sa.func.sum(GpuUsage.interval_seconds).label("seconds"),
+        measures = [name, _no_money().label("cost"), sa.func.sum(GpuUsage.interval_seconds).label("seconds"),
                     sa.func.sum(sa.case((GpuUsage.hourly_rate_usd.is_(None), 1), else_=0)).label("unpriced")]
-        return filtered_select(source, measures, extra_group=[GpuUsage.hourly_rate_usd], **raw)
+        return filtered_select(source, measures, extra_group=[GpuUsage.hourly_rate_usd], **options)
     cost = source.cost()
-    measures = [no_rate, kind, sa.func.sum(sa.type_coerce(cost, Money)).label("cost"), sa.literal(0).label("seconds"),
-                sa.func.sum(sa.case((cost.is_(None), 1), else_=0)).label("unpriced")]
-    return filtered_select(source, measures, **raw)
+    measures = [_no_money().label("rate"), name, sa.func.sum(sa.type_coerce(cost, Money)).label("cost"),
+                sa.literal(0).label("seconds"), sa.func.sum(sa.case((cost.is_(None), 1), else_=0)).label("unpriced")]
+    return filtered_select(source, measures, **options)
+
+
+def _rollup_select(chosen: Sequence[Source], **options) -> sa.Select:
+    """Build the one grouped SELECT over the rollups with the same columns as `_source_select`."""
+    measures = [sa.func.sum(UsageRollup.cost_usd).label("cost"),
+                sa.func.sum(UsageRollup.seconds).label("seconds"), sa.func.sum(UsageRollup.unpriced_rows).label("unpriced")]
+    return rollups.rollup_select(chosen, measures, extra_group=[UsageRollup.hourly_rate_usd, UsageRollup.source],
+                                 **options)
 
 
 def _spend_groups(
@@ -121,27 +115,27 @@ def _spend_groups(
     hourly: bool,
     tz: tzinfo,
 ) -> Iterable[tuple[str, tuple, str | None, Decimal, int]]:
-    """Yield (kind, group values, UTC hour or None, cost, unpriced rows), reading every source
-    in one UNION ALL statement, over the rollups when they are current."""
+    """Yield (kind, group values, UTC hour or None, cost, unpriced rows) in one statement: a
+    single scan of the rollups when they are current, else UNION ALL over the raw sources."""
     dialect = session.get_bind().dialect.name
-    rollup = tz if rollups.usable(session, start, end, [*(filters or {}), *dimensions]) else None
-    selects = [
-        _source_select(source, rollup=rollup, start=start, end=end, filters=filters, dimensions=dimensions,
-                       hourly=hourly, dialect=dialect)
-        for source in chosen
-        if applies(source, filters)
-    ]
-    if not selects:
+    chosen = [source for source in chosen if applies(source, filters)]
+    if not chosen:
         return
+    options = dict(start=start, end=end, filters=filters, dimensions=dimensions, hourly=hourly, dialect=dialect)
+    if rollups.usable(session, start, end, [*(filters or {}), *dimensions]):
+        statement = _rollup_select(chosen, tz=tz, **options)
+    else:
+        selects = [_source_select(source, **options) for source in chosen]
+        statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    kinds = {source.name: source.kind for source in chosen}
     width = len(dimensions)
-    statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
     for row in session.execute(statement):
         values = tuple(row[:width])
         hour = row[width] if hourly else None
-        rate, kind, cost, seconds, unpriced = tuple(row[-5:])
+        rate, source_name, cost, seconds, unpriced = tuple(row[-5:])
         if rate is not None:
             cost = gpu_sample_cost(rate, int(seconds))
-        yield kind, values, hour, cost or ZERO, int(unpriced or 0)
+        yield kinds[source_name], values, hour, cost or ZERO, int(unpriced or 0)
 
 
 def spend_by(
@@ -193,10 +187,13 @@ def spend_by(
         row.unpriced_rows += unpriced
 
     rows = [row for row in merged.values() if row.total or row.unpriced_rows]
+    def names(row: SpendRow) -> tuple[str, ...]:
+        return tuple("" if value is None else value for value in row.group.values())
+
     if grain is not None:
-        rows.sort(key=lambda row: row.group[grain])
+        rows.sort(key=lambda row: (row.group[grain], -row.total, names(row)))
     else:
-        rows.sort(key=lambda row: (-row.total, tuple("" if v is None else v for v in row.group.values())))
+        rows.sort(key=lambda row: (-row.total, names(row)))
     logger.debug("spend_by %s..%s group_by=%s filters=%s: %d groups", start, end, list(group_by), filters, len(rows))
     return rows
 

@@ -52,7 +52,10 @@ def headline_scope(query: Query) -> str:
 def jsonable(value: Any) -> Any:
     """Convert Decimals, dates and dataclass-like rows into JSON-ready values (Decimals as strings)."""
     if isinstance(value, Decimal):
-        return str(value)
+        # Exact, without the nano-dollar padding: 13.450000000 -> "13.45", 1.715 stays "1.715".
+        text = format(value.normalize(), "f")
+        whole, _, fraction = text.partition(".")
+        return f"{whole}.{fraction.ljust(2, '0')}"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, dict):

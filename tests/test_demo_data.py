@@ -466,6 +466,14 @@ def test_command_rejects_bad_end(tmp_path):
     assert "invalid date; use YYYY-MM-DD" in result.output
 
 
+def test_generate_rejects_end_not_utc_midnight(tmp_path):
+    with pytest.raises(ValueError, match=r"end: 2026-11-20T06:00:00\+00:00: must be a UTC midnight"):
+        generate(tmp_path, seed=1, days=30, end=datetime(2026, 11, 20, 6, tzinfo=UTC))
+    with pytest.raises(ValueError, match=r"end: 2026-11-20T00:00:00: must be a UTC midnight"):
+        generate(tmp_path, seed=1, days=30, end=datetime(2026, 11, 20))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_llm_rows_exact_count_and_deterministic(tmp_path):
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert write_llm_rows(first, rows=12_345, seed=3, days=90, end=cases.DEFAULT_END) == 12_345

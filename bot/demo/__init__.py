@@ -8,7 +8,7 @@ nvidia-smi, outcomes, tools) plus a mapping and a budgets file, with the cases l
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from bot.demo.anthropic_export import write_anthropic
@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 
 def generate(out_dir: Path, *, seed: int, days: int, end: datetime) -> tuple[list[Path], Workload, Ledger]:
     """Write every demo file under `out_dir`; return the paths, the workload and its ledger."""
-    if end.tzinfo is None or end.utcoffset().total_seconds() != 0 or end != end.replace(hour=0, minute=0,
-                                                                                      second=0, microsecond=0):
+    is_utc = end.tzinfo is not None and end.utcoffset() == timedelta(0)
+    if not is_utc or end.time() != time(0):
         raise ValueError(f"end: {end.isoformat()}: must be a UTC midnight, for example 2026-11-20T00:00:00Z")
     out_dir.mkdir(parents=True, exist_ok=True)
     workload = build_workload(seed, days, end)

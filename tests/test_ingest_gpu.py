@@ -421,3 +421,36 @@ def test_dcgm_profiling_metrics_only(engine: sa.Engine, tmp_path: Path) -> None:
     [row] = stored(engine)
     # No DCGM_FI_DEV_GPU_UTIL: engine activity 0.425 x 100 = 42.5 %; NaN power is unknown.
     assert (row.utilization_pct, row.power_w, row.gpu_model, row.interval_seconds) == (42.5, None, "L4", 15)
+
+
+def test_cli_gpu_options(engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot import settings as settings_module
+    from bot.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COSTBOT_MAPPING_FILE", str(Path(__file__).parent / "fixtures" / "mapping.yml"))
+    settings_module.get_settings.cache_clear()
+    path = GPU / "nvidia_smi_util_power.csv"
+    try:
+        result = CliRunner().invoke(
+            app, ["import", str(path), "--host", "a100-01", "--time", "2024-09-08T12:00:00Z"]
+        )
+        bad = CliRunner().invoke(app, ["import", str(path), "--host", "a100-01", "--time", "noon"])
+    finally:
+        settings_module.get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"{path}: nvidia_smi: read 1 rows, imported 1, duplicate 0, rejected 0"]
+    assert result.stderr.splitlines() == [
+        f"warning: {path}: 1 sample(s) had no following sample of the same GPU; each counts as 60 s; "
+        "pass --interval-seconds to set it"
+    ]
+    [row] = stored(engine)
+    assert (row.host, row.sampled_at, row.hourly_rate_usd) == ("a100-01", datetime(2024, 9, 8, 12, tzinfo=UTC), D("3.43"))
+
+    assert bad.exit_code == 1
+    first, *rest = bad.stderr.splitlines()
+    assert first == f"{path}: --time: 'noon': unknown time format; expected RFC 3339 such as 2026-11-19T14:00:00Z"
+    assert rest[-1].startswith(f"{path}: nothing imported")

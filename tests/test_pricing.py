@@ -6,6 +6,7 @@ import datetime as dt
 import socket
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,16 @@ def test_overrides_errors_name_line(tmp_path, text, expected):
     with pytest.raises(OverridesError) as caught:
         load_overrides(path)
     assert str(caught.value) == f"{path}:{expected}"
+
+
+def test_example_overrides_file_loads():
+    path = Path(__file__).resolve().parents[1] / "examples" / "prices.yml"
+    overrides = load_overrides(path)
+    assert [override.model for override in overrides] == [
+        "ft:gpt-4o-mini-2024-07-18:acme:triage:9xk2",
+        "claude-sonnet-4-5",
+        "acme-private-7b",
+    ]
+    # claude-sonnet-4-5 inside its quarter: 600,000 * 2.70 + 400,000 * 0.27 + 200,000 * 13.50
+    # = 1.62 + 0.108 + 2.7 = 4.428
+    assert Pricer(overrides).price_tokens("anthropic", "claude-sonnet-4-5", "standard", NOV_1, USAGE) == Decimal("4.428")

@@ -23,13 +23,16 @@ class UsageRollup(SQLModel, table=True):
     """Usage of one cost source in one UTC hour or day for one combination of dimension values."""
 
     __tablename__ = "usage_rollup"
-    __table_args__ = (Index("ix_usage_rollup_bucket_start", "bucket_seconds", "start_time"),)
+    __table_args__ = (
+        Index("ix_usage_rollup_bucket_start", "bucket_seconds", "start_time"),
+        Index("ix_usage_rollup_source_bucket_start", "source", "bucket_seconds", "start_time"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     start_time: datetime = Field(sa_type=UTCDateTime)
     bucket_seconds: int = Field(default=3600)  # 3600 for an hour row, 86400 for a day row
     # The cost source: llm_usage, reported_cost, tool_usage, gpu_usage, outcome or cloud_cost:<kind>.
-    source: str = Field(max_length=30, index=True)
+    source: str = Field(max_length=30)
     team: str | None = Field(default=None, max_length=200)
     feature: str | None = Field(default=None, max_length=200)
     project: str | None = Field(default=None, max_length=200)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,10 @@ from genai_prices import Usage, calc_price
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from bot.budgets.checks import check_budgets
+from bot.budgets.config import load_budgets
 from bot.cli import app
+from bot.clock import FixedClock
 from bot.demo import cases, generate
 from bot.demo.bench_rows import write_llm_rows
 from bot.demo.focus_export import COLUMNS as FOCUS_COLUMNS
@@ -28,6 +32,8 @@ from bot.ingest.loader import import_file
 from bot.mapping import load_mapping
 from bot.pricing import load_pricer
 from bot.queries.spend import spend_by
+from bot.rules.runner import run_rules
+from bot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -129,8 +135,10 @@ def test_other_seed_other_numbers(demo, tmp_path):
 
 
 def test_examples_match_default_seed(demo):
-    committed = {name: data for name, data in _files(EXAMPLES).items() if name != "README.md"}
-    assert committed == _files(demo), "examples/ is stale: run costbot demo-data examples/"
+    # examples/ also holds hand-written files (README.md, the price overrides example).
+    generated = _files(demo)
+    committed = {name: data for name, data in _files(EXAMPLES).items() if name in generated}
+    assert committed == generated, "examples/ is stale: run costbot demo-data examples/"
 
 
 # --- formats ---------------------------------------------------------------------------------
@@ -231,7 +239,9 @@ def test_nvidia_smi_logs_every_ten_minutes(demo):
     assert first.replace(microsecond=0) == datetime(2026, 11, 6)
     assert last.replace(microsecond=0) == datetime(2026, 11, 19, 23, 50)
     assert rows[0][1] == "NVIDIA H100 80GB HBM3"
-    assert rows[0][4].endswith(" %") and rows[0][5].endswith(" MiB") and rows[0][6] == "81559 MiB"
+    assert rows[0][4].endswith(" %")
+    assert rows[0][5].endswith(" MiB")
+    assert rows[0][6] == "81559 MiB"
     assert all(row[7] == "[N/A]" or row[7].endswith(" W") for row in rows)
 
 
@@ -556,5 +566,36 @@ def test_examples_import_into_database(engine):
     with Session(engine) as session:
         rows = spend_by(session, start=datetime(2026, 11, 1, tzinfo=UTC), end=cases.DEFAULT_END,
                         filters={"team": ["search"]})
-    spent = sum((row.total for row in rows), Decimal(0))
-    assert abs(spent / cases.BUDGET_AMOUNT_USD - Decimal("0.70")) < Decimal("0.015")
+        spent = sum((row.total for row in rows), Decimal(0))
+        assert abs(spent / cases.BUDGET_AMOUNT_USD - Decimal("0.70")) < Decimal("0.015")
+
+        # Only the planted cases fire: one finding per case, and per idle or serving H100 host
+        # with an imported log (the others have no utilization to judge).
+        settings = load_settings(rules_dir=ROOT / "rules", mapping_file=EXAMPLES / "mapping.yml",
+                                 budgets_file=EXAMPLES / "budgets.yml", timezone="UTC")
+        report = run_rules(session, settings=settings, clock=FixedClock(cases.DEFAULT_END), dry_run=True,
+                           at=cases.DEFAULT_END)
+        assert report.errors == []
+        found = sorted(f"{draft.rule.id} {draft.scope_key}" for draft in report.drafts)
+        assert found == sorted([
+            "idle-rented-gpus host=h100-idle-01",
+            "h100-where-a100-would-do host=h100-serve-01",
+            "premium-model-overuse feature=ticket-classifier",
+            "retry-spike feature=doc-extraction",
+            "batchable-on-standard feature=nightly-enrichment",
+            "priority-nobody-waits-for feature=report-digest",
+            "unallocated-spend provider=openai",
+            "cost-per-success-regression feature=code-review-bot",
+            "spend-spike feature=semantic-search",
+        ])
+
+        statuses = check_budgets(session, load_budgets(EXAMPLES / "budgets.yml"), now=cases.DEFAULT_END,
+                                 tz=ZoneInfo("UTC"))
+    shares = {status.budget.name: (status.spent / status.budget.amount_usd,
+                                   status.forecast / status.budget.amount_usd) for status in statuses}
+    spent_share, forecast_share = shares.pop("search-monthly")
+    assert abs(spent_share - Decimal("0.70")) < Decimal("0.015")
+    assert abs(forecast_share - Decimal("1.15")) < Decimal("0.03")
+    for name, (spent_share, forecast_share) in shares.items():
+        assert spent_share < Decimal("0.5"), name
+        assert forecast_share < Decimal("0.8"), name

@@ -1,7 +1,7 @@
 """The planted cases of the demo data, as named numbers that tests and other modules import.
 
-Each constant is the value the generator aims for; the generated files hit it up to the
-day-to-day noise (a few percent), and `tests/test_demo_data.py` recomputes each one from the
+Each constant is the value the generator aims for. The generated files hit it up to the
+day-to-day noise of a few percent, and `tests/test_demo_data.py` recomputes each one from the
 files. Everything not listed here is generated inside normal ranges.
 """
 
@@ -15,9 +15,9 @@ DEFAULT_DAYS = 90
 # Exclusive end of the generated data: the last complete UTC day is 2026-11-19.
 DEFAULT_END = datetime(2026, 11, 20, tzinfo=UTC)
 
-# Model classes used across the demo. Every name is priced by genai-prices 0.2.3 without
-# context-length tiers, so pricing a daily bucket of tokens gives the same price as pricing
-# the requests one by one.
+# Model classes used across the demo. On the demo's dates genai-prices 0.2.3 prices every one
+# of these names without context-length tiers (claude-sonnet-4-6 has none from 2026-03-13), so
+# pricing a daily bucket of tokens gives the same price as pricing its requests one by one.
 PREMIUM_MODELS = ("gpt-5.2", "claude-opus-4-5")
 MID_MODELS = ("gpt-5-mini", "claude-sonnet-4-6")
 ECONOMY_MODELS = ("gpt-5-nano", "claude-haiku-4-5")
@@ -74,7 +74,7 @@ UNMAPPED_API_KEY = "key_7f3c0d9e21ab"
 UNMAPPED_OPENAI_SHARE = 0.12  # of OpenAI spend, every day
 
 # Cost per success regression: code-review-bot (team ml-platform) moved from the mid model to
-# the economy model this many days before the end; retries and escalations went up.
+# the economy model this many days before the end. Retries and escalations went up with it.
 REGRESSION_FEATURE = "code-review-bot"
 REGRESSION_SWITCH_DAYS_BEFORE_END = 14
 REGRESSION_PREVIOUS_MODEL = "gpt-5-mini"

@@ -149,6 +149,17 @@ def test_health_endpoint(slack):
     assert slack.get("/other").status == 404
 
 
+def test_oversized_request_rejected(slack, fake):
+    calls_at_start = fake.calls()
+    body = "x" * 1_000_001  # one byte over the server's limit
+
+    reply = slack.post(body, "application/json", slack.signed_headers(body))
+
+    assert reply.status == 413
+    assert reply.json() == {"error": "request body over 1000000 bytes"}
+    assert fake.calls() == calls_at_start
+
+
 # --- slash commands ----------------------------------------------------------------------------
 
 def test_cost_help_acked_with_text(slack, fake):

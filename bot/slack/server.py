@@ -59,6 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
+            logger.warning("http request rejected: body of %d bytes is over %d", length, MAX_BODY_BYTES)
+            self.close_connection = True  # the unread body must not be parsed as the next request
             self._send(413, {"error": f"request body over {MAX_BODY_BYTES} bytes"})
             return
         body = self.rfile.read(length).decode("utf-8")

@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/health"
-MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything larger is refused with 413
+MAX_BODY_BYTES = 1_000_000  # Slack's payloads are far smaller; anything larger is rejected with 413
+MAX_DISCARD_BYTES = 16_000_000
 
 
 class SlackHTTPServer(ThreadingHTTPServer):
@@ -60,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             logger.warning("http request rejected: body of %d bytes is over %d", length, MAX_BODY_BYTES)
-            self.close_connection = True  # the unread body must not be parsed as the next request
+            self._discard_body(length)
             self._send(413, {"error": f"request body over {MAX_BODY_BYTES} bytes"})
             return
         body = self.rfile.read(length).decode("utf-8")
@@ -68,6 +69,21 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.app.dispatch(BoltRequest(body=body, query=query, headers=headers))
         data = response.body if isinstance(response.body, str) else json.dumps(response.body)
         self._send_raw(response.status, data.encode("utf-8"), response.headers)
+
+    def _discard_body(self, length: int) -> None:
+        """Read and drop up to MAX_DISCARD_BYTES of a rejected body, so the client can read the reply.
+
+        A longer body is left unread and the connection is closed after the reply, because
+        the rest of it must not be parsed as the next request.
+        """
+        remaining = min(length, MAX_DISCARD_BYTES)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+        if length > MAX_DISCARD_BYTES:
+            self.close_connection = True
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         self._send_raw(status, json.dumps(payload).encode(), {"content-type": ["application/json"]})

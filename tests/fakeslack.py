@@ -1,10 +1,13 @@
 """A fake Slack Web API on 127.0.0.1 for tests, reached by real slack_sdk clients via base_url.
 
-It records every call, checks message payloads against Slack's documented limits, keeps
-channel histories with message metadata, serves the three steps of files_upload_v2 and
-Slack's response_url webhooks, and can fail on purpose: HTTP 429 with Retry-After, HTTP
-500/503, a whole outage, a dropped connection after a message was stored, or holding a
-reply until the test releases it.
+It records every call and checks message payloads against Slack's documented limits. It
+keeps channel histories with message metadata, and serves the three steps of
+files_upload_v2 and Slack's response_url webhooks. It can also fail on purpose:
+
+- HTTP 429 with Retry-After, or HTTP 500/503, for the next calls of a method;
+- a whole outage (every call gets 503);
+- a dropped connection after a message was stored;
+- a reply held until the test releases it.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ class FakeSlack:
 
     # --- test controls -----------------------------------------------------------------------
     def fail(self, method: str, status: int, count: int = 1, retry_after: int | None = None) -> None:
-        """Answer the next `count` calls of `method` with HTTP `status`."""
+        """Reply to the next `count` calls of `method` with HTTP `status`."""
         with self._lock:
             self.state.faults.setdefault(method, []).append(Fault(status, count, retry_after))
 
@@ -247,6 +250,7 @@ class FakeSlack:
             return 200, {"ok": False, "error": "invalid_blocks" if blocks else "msg_too_long"}
         if not text and not blocks:
             return 200, {"ok": False, "error": "no_text"}
+
         channel = params["channel"]
         if channel in self.missing_channels:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -254,6 +258,7 @@ class FakeSlack:
             channel = self._dm_channel(channel)
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": self._next_ts()}
+
         metadata = params.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -303,6 +308,7 @@ class FakeSlack:
                 if not url.path.startswith("/api/"):
                     self._reply(404, "not found", "text/plain")
                     return
+
                 method = url.path.removeprefix("/api/")
                 params = self._params(url.query, body, headers)
                 held = fake.state.held.get(method)
@@ -315,6 +321,7 @@ class FakeSlack:
                     error = "ratelimited" if fault.status == 429 else "fatal_error"
                     self._reply(fault.status, json.dumps({"ok": False, "error": error}), "application/json", extra)
                     return
+
                 status, payload = fake._api(method, params, headers)
                 with fake._lock:
                     drop = fake.state.drop_after_store.get(method, 0)

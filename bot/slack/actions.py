@@ -64,7 +64,7 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
 
     @app.action("open_guidance")
     def open_guidance(ack, body):
-        # A URL button: Slack opens the page; the click is acknowledged and counted.
+        # A URL button: Slack opens the page itself; the click is only acknowledged and logged.
         ack()
         logger.info("guidance opened user=%s", body.get("user", {}).get("id"))
 

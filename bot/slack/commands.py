@@ -65,6 +65,8 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
             return
         result = answer_or_reply(deps, question, where=command.get("channel_id", "-"))
         text, blocks = fit_message(result.text, answer_blocks(result, question, shareable=True))
+        # NOTE: replies through response_url skip the outbox and its retries, because Bolt's
+        # respond() has no retry handlers; if Slack fails here, the user has to ask again.
         respond(text=text, blocks=blocks, response_type="ephemeral")
         if result.chart_png:
             # The answer is visible only to the asker, so its chart goes to the asker's DM with the bot.

@@ -10,8 +10,8 @@ UNALLOCATED = "(unallocated)"
 
 
 def money(amount: Decimal | None, currency: str = "USD") -> str:
-    """Format an amount with its currency, to the cent: "$1,234.57"; amounts under a cent
-    and not zero keep four decimals so they do not read as $0.00."""
+    """Format an amount with its currency, to the cent: "$1,234.57". Amounts under a cent
+    that are not zero keep four decimals, so they do not read as $0.00."""
     if amount is None:
         return "n/a"
     symbol = "$" if currency == "USD" else currency + " "

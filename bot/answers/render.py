@@ -22,7 +22,7 @@ _FENCE = "```"
 
 @dataclass
 class Presentation:
-    """What an answer shows: a headline, an optional table, notes, the scope it covers and
+    """The content of an answer: a headline, an optional table, notes, the scope it covers and
     follow-up questions. `headline` and `lines` are mrkdwn with values already escaped;
     table cells, `scope` and `follow_ups` are raw text and escaped here."""
 

@@ -114,15 +114,15 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
 def _insert_days(session: Session, start: datetime, end: datetime, dialect: str) -> None:
     """Sum the hour rows of [start, end) (whole UTC days) into day rows."""
     day = truncate(UsageRollup.start_time, dialect, "day")
-    kept = ["source", *ROLLUP_DIMENSIONS, "replaced", "hourly_rate_usd"]
-    columns = [getattr(UsageRollup, name) for name in kept]
+    key_names = ["source", *ROLLUP_DIMENSIONS, "replaced", "hourly_rate_usd"]
+    columns = [getattr(UsageRollup, name) for name in key_names]
     select = (
         sa.select(day.label("start_time"), sa.literal(DAY).label("bucket_seconds"), *columns,
                   *[sa.func.sum(sa.type_coerce(getattr(UsageRollup, name), sa.BigInteger)).label(name) for name in _SUMMED])
         .where(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end)
         .group_by(day, *columns)
     )
-    session.execute(sa.insert(UsageRollup).from_select(["start_time", "bucket_seconds", *kept, *_SUMMED], select))
+    session.execute(sa.insert(UsageRollup).from_select(["start_time", "bucket_seconds", *key_names, *_SUMMED], select))
 
 
 def _insert_values(session: Session, start: datetime, end: datetime) -> None:
@@ -198,7 +198,7 @@ def rebuild_rollups(session: Session) -> int:
 
 def refresh_rollups(session: Session, *, start: datetime, end: datetime) -> int:
     """Rebuild the rollups of [start, end), widened to whole UTC days, and of any rows added
-    since the last refresh; flush, and return the number of rollup rows written.
+    since the last refresh. Flush, and return the number of rollup rows written.
 
     The importer calls this after each import with the time range of the rows it wrote.
     When the rollups were never built, it builds all of them. The caller commits.

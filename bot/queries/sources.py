@@ -1,4 +1,4 @@
-"""Where each kind of cost comes from, as grouped SQL over the raw usage tables.
+"""Cost sources: the usage tables each kind of cost is read from, as grouped SQL.
 
 Every cost kind is read from one or more sources. A source is one table with its time
 column, the dimensions it can be filtered and grouped by, and how its cost is summed.

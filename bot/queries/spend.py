@@ -152,8 +152,8 @@ def spend_by(
 
     `group_by` names dimensions or columns (team, feature, tenant, user, project, environment,
     provider, model, service_tier, tool, host, gpu_model) and at most one of day, week or
-    month; those are calendar periods in `tz` (UTC by default) and their group value is the
-    ISO date the period starts on. Rows are ordered by total, largest first, or by period
+    month. Those three are calendar periods in `tz` (UTC by default), and their group value
+    is the ISO date the period starts on. Rows are ordered by total, largest first, or by period
     when grouped by one. Groups with no spend and no unpriced rows are left out.
     """
     check_period(start, end)

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot.models import DIMENSIONS, CloudCost, GpuUsage, LlmUsage, Outcome, ReportedCost, ToolUsage
 
-# Which tables store each filterable column.
+# The tables that store each filterable column.
 _COLUMNS = {
     **{name: [getattr(table, name) for table in (LlmUsage, ToolUsage, Outcome, GpuUsage, CloudCost)]
        for name in DIMENSIONS},

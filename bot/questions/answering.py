@@ -128,7 +128,11 @@ def answer_compare(session: Session, query: Query, *, tz, period_text: str):
     result = change_between(session, current=current, previous=previous, filters=query.filters, kinds=_kinds(query))
     previous_text = query.compare_to.describe()
     if result["previous"]:
-        direction = "up" if result["change"] > 0 else "down" if result["change"] < 0 else "unchanged,"
+        direction = "unchanged,"
+        if result["change"] > 0:
+            direction = "up"
+        elif result["change"] < 0:
+            direction = "down"
         headline = messages.COMPARE_HEADLINE.format(
             scope=headline_scope(query), current=money(result["current"]), period=period_text, direction=direction,
             change=money(abs(result["change"])), percent=f"{result['change_pct']:+.1f}%",

@@ -132,7 +132,7 @@ def find_period(text: str, today: date, tz_name: str) -> tuple[Period | None, st
         first, last, label = build(match, today)
         if first > last:
             raise PeriodError(f"the period {match.group(0)!r} ends before it starts; put the earlier date first")
-        rest = (text[: match.start()] + " " + text[match.end():]).strip()
+        rest = " ".join((text[: match.start()] + " " + text[match.end():]).split())
         return Period(first, last, label, tz_name), rest
     return None, text
 
@@ -177,7 +177,12 @@ def _last_n(match: re.Match, today: date) -> tuple[date, date, str]:
 
 def _month_name(match: re.Match, today: date) -> tuple[date, date, str]:
     month = MONTHS[match["month"].rstrip(".")]
-    year = int(match["year"]) if match["year"] else (today.year if month <= today.month else today.year - 1)
+    if match["year"]:
+        year = int(match["year"])
+    elif month <= today.month:
+        year = today.year
+    else:
+        year = today.year - 1  # a month name without a year is the latest such month not after today
     first = date(year, month, 1)
     last = first + relativedelta(months=1) - timedelta(days=1)
     return first, min(last, today) if first <= today <= last else last, f"{first:%B %Y}"

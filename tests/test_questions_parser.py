@@ -1,0 +1,136 @@
+"""The question parser on its own: period forms and bounds, time zones, filters, near misses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.questions.parser import parse
+from bot.questions.periods import PeriodError, find_period
+
+TODAY = date(2026, 11, 18)  # a Wednesday
+VOCABULARY = {
+    "team": ["search", "support"],
+    "feature": ["semantic-search", "ticket-classifier"],
+    "model": ["gpt-5"],
+    "provider": ["openai"],
+    "tool": ["web_search", "search"],
+    "host": ["h100-idle-01"],
+    "service_tier": ["standard", "batch"],
+}
+
+PERIODS = [
+    ("today", "2026-11-18", "2026-11-18"),
+    ("yesterday", "2026-11-17", "2026-11-17"),
+    ("this week", "2026-11-16", "2026-11-18"),
+    ("last week", "2026-11-09", "2026-11-15"),
+    ("this month", "2026-11-01", "2026-11-18"),
+    ("last month", "2026-10-01", "2026-10-31"),
+    ("this quarter", "2026-10-01", "2026-11-18"),
+    ("last quarter", "2026-07-01", "2026-09-30"),
+    ("this year", "2026-01-01", "2026-11-18"),
+    ("last year", "2025-01-01", "2025-12-31"),
+    ("last 7 days", "2026-11-12", "2026-11-18"),
+    ("past three weeks", "2026-10-29", "2026-11-18"),
+    ("last 2 months", "2026-09-19", "2026-11-18"),
+    ("october", "2026-10-01", "2026-10-31"),
+    ("december", "2025-12-01", "2025-12-31"),  # the latest December not after today
+    ("sept 2025", "2025-09-01", "2025-09-30"),
+    ("q3 2026", "2026-07-01", "2026-09-30"),
+    ("q1", "2026-01-01", "2026-03-31"),
+    ("q4", "2026-10-01", "2026-11-18"),
+    ("since nov 3", "2026-11-03", "2026-11-18"),
+    ("since 3rd november 2025", "2025-11-03", "2026-11-18"),
+    ("between oct 1 and oct 15", "2026-10-01", "2026-10-15"),
+    ("from 2026-10-01 to 2026-10-31", "2026-10-01", "2026-10-31"),
+    ("on 2026-11-10", "2026-11-10", "2026-11-10"),
+    ("mtd", "2026-11-01", "2026-11-18"),
+    ("ytd", "2026-01-01", "2026-11-18"),
+]
+
+
+@pytest.mark.parametrize(("phrase", "first", "last"), PERIODS, ids=[p[0] for p in PERIODS])
+def test_period_forms(phrase, first, last):
+    period, rest = find_period(f"spend {phrase} please", TODAY, "UTC")
+    assert period is not None
+    assert (period.first.isoformat(), period.last.isoformat()) == (first, last)
+    assert rest == "spend please"
+
+
+def test_period_bounds_in_workspace_zone():
+    period, _ = find_period("last week", TODAY, "Europe/Berlin")
+    start, end = period.bounds(ZoneInfo("Europe/Berlin"))
+    assert start == datetime(2026, 11, 8, 23, 0, tzinfo=timezone.utc)  # Monday 00:00 CET is 23:00 UTC
+    assert end == datetime(2026, 11, 15, 23, 0, tzinfo=timezone.utc)
+    assert period.describe() == "last week (Nov 9 – Nov 15, 2026)"
+
+
+def test_period_across_dst_change():
+    period, _ = find_period("october", TODAY, "Europe/Berlin")
+    start, end = period.bounds(ZoneInfo("Europe/Berlin"))
+    assert start == datetime(2026, 9, 30, 22, 0, tzinfo=timezone.utc)  # CEST, UTC+2
+    assert end == datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc)  # CET, UTC+1 after Oct 25
+
+
+def test_previous_period():
+    month, _ = find_period("last month", TODAY, "UTC")
+    assert (month.previous().first, month.previous().last) == (date(2026, 9, 1), date(2026, 9, 30))
+    week, _ = find_period("last 7 days", TODAY, "UTC")
+    assert (week.previous().first, week.previous().last) == (date(2026, 11, 5), date(2026, 11, 11))
+
+
+def test_invalid_dates_raise():
+    with pytest.raises(PeriodError, match="invalid date 'feb 30': day is out of range for month"):
+        find_period("spend on feb 30", TODAY, "UTC")
+    with pytest.raises(PeriodError, match="ends before it starts; put the earlier date first"):
+        find_period("between nov 10 and nov 1", TODAY, "UTC")
+
+
+def test_invalid_date_question_gets_help():
+    query = parse("how much did we spend on feb 30", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.intent == "help"
+    assert query.problem == "invalid date 'feb 30': day is out of range for month"
+
+
+def test_value_in_two_dimensions_is_stated():
+    query = parse("spend on search last week", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.filters == {"team": ["search"]}
+    assert query.notes == ["“search” is a stored team and also a tool; read it as the team."]
+
+
+def test_default_period_is_stated():
+    query = parse("spend by team", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert (query.period.first, query.period.last) == (date(2026, 10, 20), date(2026, 11, 18))
+    assert query.notes == ["No period named, so this covers the last 30 days."]
+
+
+def test_near_misses_suggest_values():
+    query = parse("spend for featur semantc-search last week", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.suggestions == ["feature semantic-search"]
+    query = parse("how much on gpt5 yesterday", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.suggestions == ["model gpt-5"]
+    assert query.filters == {}  # a near miss is never used as a filter
+    query = parse("how much on openia yesterday", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.suggestions == ["provider openai"]
+
+
+def test_unknown_words_are_stated():
+    query = parse("spend on flux capacitors last week", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.intent == "spend"
+    assert "Ignored the word “flux”, which matches no stored team, feature, model or other value." in query.notes
+
+
+def test_slack_mention_and_punctuation_removed():
+    query = parse("<@U0BOT123> How much did team Search spend, last week?", vocabulary=VOCABULARY, today=TODAY,
+                  tz_name="UTC")
+    assert query.as_dict() == {"intent": "spend", "period": ["last week", "2026-11-09", "2026-11-15"],
+                               "filters": {"team": ["search"]}}
+
+
+def test_value_named_like_intent_word():
+    # "idle" inside a host name must not turn a spend question into a GPU question.
+    query = parse("spend on h100-idle-01 this month", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.intent == "spend"
+    assert query.filters == {"host": ["h100-idle-01"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,14 +24,17 @@ from bot.demo.workload import Workload
 
 
 def _flow(values: dict[str, object]) -> str:
+    """Return `values` as a YAML flow mapping; money and text with spaces or colons are quoted."""
     parts = []
     for key, value in values.items():
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif value is None:
             text = "null"
+        elif isinstance(value, Decimal) or any(char in str(value) for char in " :"):
+            text = json.dumps(str(value))
         else:
-            text = f'"{value}"' if isinstance(value, Decimal) or ":" in str(value) else str(value)
+            text = str(value)
         parts.append(f"{key}: {text}")
     return "{" + ", ".join(parts) + "}"
 
@@ -71,12 +75,12 @@ def mapping_text() -> str:
     ]
     for feature in ALL_FEATURES:
         values = {"team": feature.team, "interactive": feature.interactive, "owner": TEAM_OWNERS[feature.team],
-                  "description": f'"{feature.description}"'}
+                  "description": feature.description}
         lines.append(f"  {feature.name}: {_flow(values)}")
     for feature, description in GPU_FEATURE_DESCRIPTIONS.items():
         team = next(host.team for host in HOSTS if host.feature == feature)
         values = {"team": team, "interactive": feature != "fine-tuning",
-                  "owner": TEAM_OWNERS[team], "description": f'"{description}"'}
+                  "owner": TEAM_OWNERS[team], "description": description}
         lines.append(f"  {feature}: {_flow(values)}")
     lines.append("owners:")
     lines.append("  team:")

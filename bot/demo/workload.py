@@ -157,6 +157,7 @@ def _openai_day(workload: Workload, rng: random.Random, day: date) -> list[Usage
 
 
 def _hour_weights(feature: Feature) -> list[tuple[int, float]]:
+    """Return (UTC hour, weight) over the feature's hours, peaking in the middle of them."""
     start, end = feature.hours_utc
     hours = list(range(start, end))
     middle = (len(hours) - 1) / 2

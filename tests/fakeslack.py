@@ -302,7 +302,12 @@ class FakeSlack:
                     held = fake.state.held.get("response_url")
                     if held is not None:
                         held.wait(10)
+                    fault = fake._take_fault("response_url")
                     fake._record(Call("response_url", json.loads(body or b"{}") | {"_name": url.path.rsplit("/", 1)[-1]}, headers))
+                    if fault is not None:
+                        extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                        self._reply(fault.status, "rate_limited" if fault.status == 429 else "error", "text/plain", extra)
+                        return
                     self._reply(200, "ok", "text/plain")
                     return
                 if not url.path.startswith("/api/"):

@@ -555,3 +555,14 @@ def test_reply_during_outage_delivered_once(slack, fake, engine, clock):
     assert reply.status == 200
     assert report.delivered == 1
     assert [message["text"] for message in fake.messages("C0GENERAL")] == [messages.EMPTY_MENTION]
+
+
+def test_rate_limited_reply_retried(slack, fake):
+    fake.fail("response_url", 429, retry_after=0)
+
+    slack.slash_command("budgets", fake.response_url("limited"), user="U0SEARCH1")
+
+    calls = fake.wait_for("response_url", 2)
+    assert len(calls) == 2
+    assert calls[0].params == calls[1].params
+    assert "search-monthly" in calls[1].params["text"]

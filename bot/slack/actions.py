@@ -18,7 +18,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.home import publish_home
 from bot.slack.limits import fit_message
 from bot.slack.middleware import AdminCheck
-from bot.slack.replies import answer_or_reply, post_reply, upload_chart
+from bot.slack.replies import Responder, answer_or_reply, post_reply, upload_chart
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
     """Add the block_actions listeners to `app`."""
 
     @app.action(BUDGET_ACTION, middleware=[admin.attach_flag])
-    def budget_action(ack, body, action, client, context, respond):
+    def budget_action(ack, body, action, client, context):
         ack()
+        respond = Responder(body.get("response_url"))
         verb = action["action_id"].removeprefix("budget_")
         value = _value(action)
         if value is None or not isinstance(value.get("budget"), str):
@@ -45,8 +46,9 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         _run_owner_action(deps, client, body, respond, function, arguments, action_name=f"budget {verb} {value['budget']}")
 
     @app.action(FINDING_ACTION, middleware=[admin.attach_flag])
-    def finding_action(ack, body, action, client, context, respond):
+    def finding_action(ack, body, action, client, context):
         ack()
+        respond = Responder(body.get("response_url"))
         verb = action["action_id"].removeprefix("finding_")
         value = _value(action)
         finding_id = value.get("finding_id") if value else None
@@ -69,8 +71,9 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
         logger.info("guidance opened user=%s", body.get("user", {}).get("id"))
 
     @app.action(ACTION_SHARE)
-    def share_answer(ack, body, action, client, respond):
+    def share_answer(ack, body, action, client):
         ack()
+        respond = Responder(body.get("response_url"))
         question = action.get("value") or ""
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")

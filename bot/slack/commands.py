@@ -15,7 +15,7 @@ from bot.slack.blocks import answer_blocks
 from bot.slack.deps import SlackDeps
 from bot.slack.limits import fit_message
 from bot.slack.middleware import AdminCheck
-from bot.slack.replies import answer_or_reply, upload_chart
+from bot.slack.replies import Responder, answer_or_reply, upload_chart
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,9 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
     """Add the /cost listeners to `app`; admin commands first, behind the admin check."""
 
     @app.command("/cost", matchers=[is_admin_command], middleware=[admin.require_admin])
-    def cost_admin(ack, command, respond):
+    def cost_admin(ack, command):
         ack()
+        respond = Responder(command.get("response_url"))
         words = _words(command)
         action = words[1].lower() if len(words) > 1 else "help"
         user = command.get("user_id")
@@ -51,13 +52,14 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
             respond(text=messages.UNKNOWN_ADMIN_COMMAND.format(command=" ".join(words[1:])), response_type="ephemeral")
 
     @app.command("/cost")
-    def cost(ack, command, respond, client):
+    def cost(ack, command, client):
         question = (command.get("text") or "").strip()
         user = command.get("user_id")
         if question.lower() in ("", "help"):
             ack(text=messages.HELP)
             return
         ack()
+        respond = Responder(command.get("response_url"))
         if question.lower() == "budgets":
             text, blocks = budgets_reply(deps, user)
             text, blocks = fit_message(text, blocks)
@@ -65,8 +67,6 @@ def register(app: App, deps: SlackDeps, admin: AdminCheck) -> None:
             return
         result = answer_or_reply(deps, question, where=command.get("channel_id", "-"))
         text, blocks = fit_message(result.text, answer_blocks(result, question, shareable=True))
-        # NOTE: replies through response_url skip the outbox and its retries, because Bolt's
-        # respond() has no retry handlers; if Slack fails here, the user has to ask again.
         respond(text=text, blocks=blocks, response_type="ephemeral")
         if result.chart_png:
             # The answer is visible only to the asker, so its chart goes to the asker's DM with the bot.

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot import outbox
 from bot.slack import messages
 from bot.slack.blocks import answer_blocks, text_section
+from bot.slack.clients import REQUEST_TIMEOUT_SECONDS, RateLimitRetry
 from bot.slack.delivery import SendError, SlackSender, deliver_pending
 from bot.questions import Answer, answer_question
 from bot.slack.deps import SlackDeps
@@ -46,6 +48,47 @@ def answer_or_reply(deps: SlackDeps, question: str, *, where: str) -> Answer | R
         # The question text is not logged: it may name customers or people.
         logger.exception("answer failed where=%s question_chars=%d", where, len(question))
         return Reply.of(messages.ANSWER_FAILED)
+
+
+class Responder:
+    """Posts to a request's response_url, like Bolt's `respond`, but retries HTTP 429 after Retry-After.
+
+    Only rate limits are retried: like chat.postMessage, a response_url post that failed
+    with 5xx or a dropped connection may have been shown already. Such a failure is logged
+    and the user has to ask again, because these replies do not go through the outbox.
+    """
+
+    def __init__(self, response_url: str | None) -> None:
+        self.response_url = response_url
+
+    def __call__(
+        self,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        response_type: str = "ephemeral",
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+    ) -> bool:
+        if not self.response_url:
+            logger.warning("reply dropped: the request has no response_url")
+            return False
+        webhook = WebhookClient(self.response_url, timeout=REQUEST_TIMEOUT_SECONDS, retry_handlers=[RateLimitRetry()])
+        try:
+            response = webhook.send(
+                text=text,
+                blocks=blocks,
+                response_type=response_type,
+                replace_original=replace_original,
+                delete_original=delete_original,
+            )
+        except OSError as exc:  # URLError and timeouts are OSErrors
+            logger.warning("response_url reply failed error=%s", exc.__class__.__name__)
+            return False
+        if response.status_code != 200:
+            logger.warning("response_url reply failed status=%d body=%s", response.status_code, response.body[:200])
+            return False
+        return True
 
 
 def post_reply(

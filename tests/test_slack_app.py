@@ -566,3 +566,39 @@ def test_rate_limited_reply_retried(slack, fake):
     assert len(calls) == 2
     assert calls[0].params == calls[1].params
     assert "search-monthly" in calls[1].params["text"]
+
+
+def test_home_month_in_workspace_timezone(fake, engine, db_url, tmp_path):
+    # 2026-12-01 03:00 UTC is still November in New York (22:00 on Nov 30, EST, UTC-5).
+    _seed_spend(engine)
+    settings = load_settings(
+        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url,
+        database_url=db_url, timezone="America/New_York", budgets_file=tmp_path / "none.yml",
+    )
+    clock = FixedClock(datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc))
+    app = create_app(settings, engine=engine, clock=clock)
+
+    with SlackAppServer(app, engine) as slack:
+        slack.event({"type": "app_home_opened", "user": "U0SEARCH1", "channel": "D0SEARCH1", "tab": "home", "event_ts": "1764800000.000720"})
+        fake.wait_for("views.publish")
+
+    month = fake.state.views[0]["view"]["blocks"][1]["text"]["text"]
+    # Both seeded rows (Nov 18 and 19) fall in November. The New York month runs from
+    # Nov 1 04:00 UTC (EDT) to Dec 1 05:00 UTC (EST): 721 hours, of which 719 have passed.
+    # Run rate: 200.75 * 721 / 719 = 201.308..., shown as $201.31.
+    assert month == messages.HOME_MONTH.format(month="November 2026", spent="$200.75", forecast="$201.31")
+
+
+def test_home_at_month_start(fake, engine, db_url, tmp_path):
+    settings = load_settings(
+        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url,
+        database_url=db_url, budgets_file=tmp_path / "none.yml",
+    )
+    app = create_app(settings, engine=engine, clock=FixedClock(datetime(2026, 12, 1, tzinfo=timezone.utc)))
+
+    with SlackAppServer(app, engine) as slack:
+        slack.event({"type": "app_home_opened", "user": "U0SEARCH1", "channel": "D0SEARCH1", "tab": "home", "event_ts": "1764800000.000730"})
+        fake.wait_for("views.publish")
+
+    month = fake.state.views[0]["view"]["blocks"][1]["text"]["text"]
+    assert month == messages.HOME_MONTH.format(month="December 2026", spent="$0.00", forecast="$0.00")

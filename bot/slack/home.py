@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -21,11 +21,13 @@ logger = logging.getLogger(__name__)
 
 
 def month_bounds(now: datetime, tz) -> tuple[datetime, datetime]:
-    """Return the start and end (exclusive) of the month containing `now` in the workspace time zone."""
+    """Return the start and end (exclusive), in UTC, of the month containing `now` in time zone `tz`."""
     local = now.astimezone(tz)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     following = (start + timedelta(days=32)).replace(day=1)
-    return start, following
+    # In UTC, because Python subtracts two datetimes with the same tzinfo as wall times,
+    # which would ignore a daylight saving change inside the month.
+    return start.astimezone(timezone.utc), following.astimezone(timezone.utc)
 
 
 def run_rate_forecast(spent: Decimal, start: datetime, end: datetime, now: datetime) -> Decimal:
@@ -42,13 +44,14 @@ def month_line(deps: SlackDeps) -> str:
     start, end = month_bounds(now, deps.settings.tz)
     try:
         with deps.session() as session:
-            rows = spend_by(session, start=start, end=now, tz=deps.settings.tz)
+            # At the very start of a month nothing is spent yet, and spend_by rejects an empty period.
+            rows = spend_by(session, start=start, end=now, tz=deps.settings.tz) if now > start else []
     except Exception:
         logger.exception("home spend query failed")
         return messages.HOME_MONTH_FAILED
     spent = sum((row.total for row in rows), Decimal(0))
     forecast = run_rate_forecast(spent, start, end, now)
-    return messages.HOME_MONTH.format(month=f"{start:%B %Y}", spent=f"${spent:,.2f}", forecast=f"${forecast:,.2f}")
+    return messages.HOME_MONTH.format(month=f"{start.astimezone(deps.settings.tz):%B %Y}", spent=f"${spent:,.2f}", forecast=f"${forecast:,.2f}")
 
 
 def findings_section(deps: SlackDeps, user_id: str) -> list[dict[str, Any]]:

@@ -40,6 +40,8 @@ class _SynchronousHost(Host):
         return None
 
     def remove_ruleset(self, name: str) -> None:
+        # NOTE: uses the host's private directory, list and handle as of durable-rules 2.0.28
+        # (pinned in pyproject.toml); a new version needs this checked again.
         ruleset = self._ruleset_directory.pop(name)
         self._ruleset_list.remove(ruleset)
         durable_rules_engine.delete_ruleset(ruleset._handle)

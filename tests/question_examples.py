@@ -190,9 +190,9 @@ EXAMPLES = [
             key("failure_cost"), D("0.39")),  # failed: 12.50 x 2/100 = 0.25, plus 7.00 x 1/50 = 0.14
     # --- tiers ---------------------------------------------------------------------------
     Example("tier mix last week", {"intent": "tiers", "period": LAST_WEEK},
-            key("tiers", 0, "cost"), D("12.50")),  # standard: l1 only, l4 is replaced by the reported line
+            key("tiers", 0, "cost"), D("16.50")),  # standard usage rows' own cost: 12.50 + 4.00 (mystery unpriced)
     Example("how much would batch save us last week", {"intent": "tiers", "period": LAST_WEEK},
-            key("batch_saving"), D("11.25")),  # 12.50 x 0.5 + 7.00 x (1 - 0.5/1.75) = 6.25 + 5.00
+            key("batch_saving"), D("13.25")),  # 16.50 x 0.5 + 7.00 x (1 - 0.5/1.75) = 8.25 + 5.00
     # --- GPU -----------------------------------------------------------------------------
     Example("gpu utilization last week", {"intent": "gpu", "period": LAST_WEEK},
             host_row("a100-01", "utilization_pct"), D("70.0")),  # (80 x 1800 + 60 x 1800) / 3600

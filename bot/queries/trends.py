@@ -58,7 +58,7 @@ def change_between(
 
     Drivers are searched per dimension; the groups with the largest absolute change across
     all of them are returned, largest first, so one answer can name a feature and a model.
-    A filtered dimension is not searched, since it has one value.
+    A filtered dimension, and one with a single value in both periods, names no driver.
     """
     now_total = before_total = None
     now_kinds: dict[str, Decimal] = {}
@@ -81,6 +81,8 @@ def change_between(
             before_total, before_kinds = _sum_rows(before_rows, kinds)
         after = {row.group[dimension]: row.total for row in after_rows}
         before = {row.group[dimension]: row.total for row in before_rows}
+        if len(set(after) | set(before)) < 2:
+            continue  # one value moved by the whole change, which names no driver
         for value in set(after) | set(before):
             delta = after.get(value, ZERO) - before.get(value, ZERO)
             if delta:

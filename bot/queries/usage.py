@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.models import LlmUsage, UsageRollup
 from bot.queries import rollups
 from bot.queries.sources import Source, applies, check_names, filtered_select, sources
-from bot.queries.spend import ZERO, check_period, spend_by
+from bot.queries.spend import ZERO, check_period
 
 _CENT = Decimal("0.01")
 # Batch and flex are billed at 50% of the standard price (OpenAI and Anthropic batch APIs;
@@ -142,37 +142,35 @@ def tier_mix(
     filters: Mapping[str, Sequence[str]] | None = None,
     non_interactive: Sequence[str] | None = None,
 ) -> dict:
-    """Return LLM spend and requests per service tier and the estimated saving of moving
+    """Return LLM usage cost and requests per service tier and the estimated saving of moving
     eligible traffic to batch (or flex, billed at batch rates).
 
-    Eligible is standard and priority traffic of the features in `non_interactive`; when
-    that is None, every feature counts, which gives an upper bound. Standard moves at 50%
-    off. Priority is assumed to cost at least 1.75x standard, so moving it saves at least
-    1 - 0.5 / 1.75 (about 71%) of its spend.
+    The cost is each usage row's own priced or reported cost, because provider cost
+    reports that replace priced usage in spend carry no tier. Unpriced rows add requests
+    but no cost. Eligible is standard and priority traffic of the features in
+    `non_interactive`; when that is None, every feature counts, which gives an upper
+    bound. Standard moves at 50% off. Priority is assumed to cost at least 1.75x standard,
+    so moving it saves at least 1 - 0.5 / 1.75 (about 71%) of its cost.
     """
-    spend = spend_by(session, start=start, end=end, filters=filters, group_by=("service_tier", "feature"),
-                     kinds=("llm",))
-    requests = {
-        (row.group["service_tier"], row.group["feature"]): row.requests
-        for row in traffic_by(session, start=start, end=end, filters=filters, group_by=("service_tier", "feature"))
-    }
+    rows = traffic_by(session, start=start, end=end, filters=filters, group_by=("service_tier", "feature"))
     tiers: dict[str, dict] = {}
     saving = ZERO
     eligible_spend = ZERO
-    for row in spend:
+    for row in rows:
         tier = row.group["service_tier"] or "unknown"
-        entry = tiers.setdefault(tier, {"tier": tier, "cost": ZERO, "requests": 0})
-        entry["cost"] += row.total
-        entry["requests"] += requests.get((row.group["service_tier"], row.group["feature"]), 0)
+        entry = tiers.setdefault(tier, {"tier": tier, "cost": ZERO, "requests": 0, "unpriced_rows": 0})
+        entry["cost"] += row.cost
+        entry["requests"] += row.requests
+        entry["unpriced_rows"] += row.unpriced_rows
         eligible = non_interactive is None or row.group["feature"] in non_interactive
         if not eligible:
             continue
         if tier == "standard":
-            eligible_spend += row.total
-            saving += row.total * BATCH_DISCOUNT
+            eligible_spend += row.cost
+            saving += row.cost * BATCH_DISCOUNT
         elif tier == "priority":
-            eligible_spend += row.total
-            saving += row.total * (1 - BATCH_DISCOUNT / PRIORITY_MIN_MULTIPLIER)
+            eligible_spend += row.cost
+            saving += row.cost * (1 - BATCH_DISCOUNT / PRIORITY_MIN_MULTIPLIER)
     total = sum((entry["cost"] for entry in tiers.values()), ZERO)
     rows = sorted(tiers.values(), key=lambda entry: -entry["cost"])
     for entry in rows:

@@ -232,8 +232,9 @@ def answer_gpu(session: Session, query: Query, *, tz, period_text: str):
 
 def answer_forecast(session: Session, query: Query, *, tz, today: date):
     result = month_end_forecast(session, today=today, tz=tz, filters=query.filters, kinds=_kinds(query))
+    month = date.fromisoformat(result["month"] + "-01").strftime("%B %Y")
     headline = messages.FORECAST_HEADLINE.format(
-        scope=headline_scope(query), forecast=money(result["forecast"]), month=result["month"],
+        scope=headline_scope(query), forecast=money(result["forecast"]), month=month,
         actual=money(result["actual_to_yesterday"]), rate=money(result["run_rate_per_day"]),
         days=result["run_rate_days"], left=result["days_left"])
     points = [(day.isoformat(), amount) for day, amount in result["daily"]]

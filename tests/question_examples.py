@@ -3,7 +3,7 @@ give on the fixture in `cost_fixture` (today 2026-11-18, time zone UTC).
 
 This table is the single source of docs/questions.md: `python tests/question_examples.py`
 prints that page, and a test fails when the page and the table differ. The arithmetic
-behind each expected figure is in the comment beside it; daily totals of the fixture are
+behind each expected figure is in the comment beside it. The daily totals of the fixture are
 11-08 50.00, 11-10 197.25, 11-11 9.05, 11-12 9.00, 11-13 4.40, 11-16 100.00 (all others 0).
 """
 

@@ -80,7 +80,7 @@ def test_spend_by_provider_and_tier(loaded):
 
 def test_spend_by_week_grain_in_timezone(loaded):
     rows = spend_by(loaded, start=fx.day(8), end=fx.day(17), group_by=("week",), kinds=("llm",))
-    # week of 11-02 holds the 11-08 row (50.00); week of 11-09 holds 27.15; week of 11-16 holds 100.00
+    # week of 11-02 contains the 11-08 row (50.00); week of 11-09 contains 27.15; week of 11-16 contains 100.00
     assert [(row.group["week"], row.total) for row in rows] == [
         ("2026-11-02", D("50.00")), ("2026-11-09", D("27.15")), ("2026-11-16", D("100.00"))]
 
@@ -94,7 +94,7 @@ def test_daily_spend_days_in_timezone(loaded):
     new_york = ZoneInfo("America/New_York")
     start = datetime(2026, 11, 10, tzinfo=new_york)
     end = datetime(2026, 11, 11, tzinfo=new_york)
-    # 11-10 05:00 UTC .. 11-11 05:00 UTC holds web_search 1.20 (11-10 09:00) and the 11-11 00:00 rows,
+    # 11-10 05:00 UTC .. 11-11 05:00 UTC contains web_search 1.20 (11-10 09:00) and the 11-11 00:00 rows,
     # llm 3.25 and review 5.00: 1.20 + 3.25 + 5.00 = 9.45
     assert daily_spend(loaded, start=start, end=end, tz=new_york) == [(date(2026, 11, 10), D("9.45"))]
 

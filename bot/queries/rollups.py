@@ -28,7 +28,8 @@ from sqlmodel import Session
 
 from bot.models import CloudCost, GpuUsage, LlmUsage, Outcome, ReportedCost, ToolUsage
 from bot.models.rollups import RollupState, RollupValue, UsageRollup
-from bot.queries.sources import GROUPABLE, Source, matches, sources, utc_hour
+from bot.models.usage import COST_PRICED
+from bot.queries.sources import GROUPABLE, Source, matches, sources, utc_day, utc_hour
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,24 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
     traffic = {name: sa.literal(0) for name in _TRAFFIC}
     replaced, rate, seconds = sa.literal(0), sa.null(), sa.literal(0)
 
+    joined = None
     if source.name == "llm_usage":
-        replaced = sa.case((sa.not_(source.where()), 1), else_=0)
+        # The same rule as the raw query's NOT EXISTS, as an outer join against the distinct
+        # reported (provider, project, day) keys, which both databases can hash instead of
+        # running one subquery per usage row.
+        covered = (
+            sa.select(ReportedCost.provider.label("provider"),
+                      sa.func.coalesce(ReportedCost.project, "").label("project"),
+                      utc_day(ReportedCost.start_time, dialect).label("day"))
+            .distinct()
+            .subquery("covered")
+        )
+        joined = sa.outerjoin(LlmUsage, covered, sa.and_(
+            covered.c.provider == LlmUsage.provider,
+            covered.c.project == sa.func.coalesce(LlmUsage.project, ""),
+            covered.c.day == utc_day(LlmUsage.start_time, dialect),
+        ))
+        replaced = sa.case((sa.and_(LlmUsage.cost_origin == COST_PRICED, covered.c.day.is_not(None)), 1), else_=0)
         group.append(replaced)
         traffic = {name: sa.func.sum(getattr(LlmUsage, name)) for name in _TRAFFIC}
         cost_column = LlmUsage.cost_usd
@@ -108,6 +125,8 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
                   unpriced_rows=unpriced, seconds=seconds, **traffic)
     names = list(values)
     select = sa.select(*[values[name].label(name) for name in names]).where(*where).group_by(*group)
+    if joined is not None:
+        select = select.select_from(joined)
     session.execute(sa.insert(UsageRollup).from_select(names, select))
 
 

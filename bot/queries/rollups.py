@@ -19,7 +19,7 @@ natural keys) keep their ids, so the importer calls `refresh_rollups_for_import`
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
@@ -130,7 +130,7 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
     session.execute(sa.insert(UsageRollup).from_select(names, select))
 
 
-def _insert_days(session: Session, start: datetime, end: datetime, dialect: str) -> None:
+def _insert_days(session: Session, start: datetime, end: datetime, dialect: str, names: list[str]) -> None:
     """Sum the hour rows of [start, end) (whole UTC days) into day rows."""
     day = truncate(UsageRollup.start_time, dialect, "day")
     key_names = ["source", *ROLLUP_DIMENSIONS, "replaced", "hourly_rate_usd"]
@@ -138,7 +138,8 @@ def _insert_days(session: Session, start: datetime, end: datetime, dialect: str)
     select = (
         sa.select(day.label("start_time"), sa.literal(DAY).label("bucket_seconds"), *columns,
                   *[sa.func.sum(sa.type_coerce(getattr(UsageRollup, name), sa.BigInteger)).label(name) for name in _SUMMED])
-        .where(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end)
+        .where(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end,
+               UsageRollup.source.in_(names))
         .group_by(day, *columns)
     )
     session.execute(sa.insert(UsageRollup).from_select(["start_time", "bucket_seconds", *key_names, *_SUMMED], select))
@@ -165,16 +166,32 @@ def _insert_values(session: Session, start: datetime, end: datetime) -> None:
         session.execute(sa.insert(RollupValue), [{"dimension": dimension, "value": value} for dimension, value in new])
 
 
-def _build(session: Session, start: datetime, end: datetime) -> int:
+def sources_of(tables: Iterable[str]) -> set[str]:
+    """Return the rollup sources to rebuild when rows of `tables` changed. A reported cost
+    line changes which priced LLM rows it replaces, so it rebuilds llm_usage as well."""
+    names: set[str] = set()
+    for table in tables:
+        if table == CloudCost.__tablename__:
+            names.update(f"cloud_cost:{kind}" for kind in ("llm", "tool", "gpu", "other"))
+        else:
+            names.add(table)
+        if table == ReportedCost.__tablename__:
+            names.add(LlmUsage.__tablename__)
+    return names
+
+
+def _build(session: Session, start: datetime, end: datetime, names: set[str] | None = None) -> int:
+    """Rebuild the rollup rows of [start, end) (whole UTC days) of the sources `names` (all when None)."""
     dialect = session.get_bind().dialect.name
-    session.execute(sa.delete(UsageRollup).where(UsageRollup.start_time >= start, UsageRollup.start_time < end))
-    for source in sources(dialect):
+    chosen = [source for source in sources(dialect) if names is None or source.name in names]
+    in_range = [UsageRollup.start_time >= start, UsageRollup.start_time < end,
+                UsageRollup.source.in_([source.name for source in chosen])]
+    session.execute(sa.delete(UsageRollup).where(*in_range))
+    for source in chosen:
         _insert_hours(session, source, start, end, dialect)
-    _insert_days(session, start, end, dialect)
+    _insert_days(session, start, end, dialect, [source.name for source in chosen])
     _insert_values(session, start, end)
-    return session.execute(
-        sa.select(sa.func.count()).where(UsageRollup.start_time >= start, UsageRollup.start_time < end)
-    ).scalar_one()
+    return session.execute(sa.select(sa.func.count()).where(*in_range)).scalar_one()
 
 
 def _record_state(session: Session, now: datetime) -> None:
@@ -190,9 +207,11 @@ def _record_state(session: Session, now: datetime) -> None:
     session.flush()
 
 
-def _unrolled_range(session: Session) -> tuple[datetime, datetime] | None:
-    """Return the time range of usage rows added since the last refresh, or None when there are none."""
+def _unrolled_range(session: Session) -> tuple[datetime, datetime, set[str]] | None:
+    """Return the time range and the tables of usage rows added since the last refresh, or
+    None when there are none."""
     first = last = None
+    tables: set[str] = set()
     for table in USAGE_TABLES:
         state = session.get(RollupState, table.__tablename__)
         column = _time_column(table)
@@ -200,9 +219,10 @@ def _unrolled_range(session: Session) -> tuple[datetime, datetime] | None:
             sa.select(sa.func.min(column), sa.func.max(column)).where(table.id > (state.max_id if state else 0))
         ).one()
         if low is not None:
+            tables.add(table.__tablename__)
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
-    return None if first is None else (first, last + timedelta(hours=1))
+    return None if first is None else (first, last + timedelta(hours=1), tables)
 
 
 def rebuild_rollups(session: Session) -> int:
@@ -215,22 +235,25 @@ def rebuild_rollups(session: Session) -> int:
     return written
 
 
-def refresh_rollups(session: Session, *, start: datetime, end: datetime) -> int:
+def refresh_rollups(session: Session, *, start: datetime, end: datetime, tables: Iterable[str] | None = None) -> int:
     """Rebuild the rollups of [start, end), widened to whole UTC days, and of any rows added
     since the last refresh. Flush, and return the number of rollup rows written.
 
-    The importer calls this after each import with the time range of the rows it wrote.
-    When the rollups were never built, it builds all of them. The caller commits.
+    `tables` names the usage tables whose rows changed (all when None); only their sources
+    are rebuilt. The importer calls this after each import with the time range and tables
+    of the rows it wrote. When the rollups were never built, it builds all of them. The
+    caller commits.
     """
     if session.get(RollupState, LlmUsage.__tablename__) is None:
         return rebuild_rollups(session)
-    ranges = [_day_bounds(start, end)]
+    ranges = [(*_day_bounds(start, end), None if tables is None else sources_of(tables))]
     added = _unrolled_range(session)
     if added is not None:
-        ranges.append(_day_bounds(*added))
-    written = sum(_build(session, low, high) for low, high in ranges)
+        ranges.append((*_day_bounds(added[0], added[1]), sources_of(added[2])))
+    written = sum(_build(session, low, high, names) for low, high, names in ranges)
     _record_state(session, datetime.now(timezone.utc))
-    logger.info("rollups refreshed ranges=%s rows=%d", [(low.isoformat(), high.isoformat()) for low, high in ranges], written)
+    logger.info("rollups refreshed ranges=%s rows=%d",
+                [(low.isoformat(), high.isoformat(), sorted(names or ["all"])) for low, high, names in ranges], written)
     return written
 
 
@@ -244,15 +267,17 @@ def refresh_rollups_for_import(bind, import_id: int) -> int:
         with Session(bind=bind) as session:
             return refresh_rollups_for_import(session, import_id)
     first = last = None
+    tables = []
     for table in USAGE_TABLES:
         column = _time_column(table)
         low, high = bind.execute(sa.select(sa.func.min(column), sa.func.max(column)).where(table.import_id == import_id)).one()
         if low is not None:
+            tables.append(table.__tablename__)
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
     if first is None:
         return 0
-    return refresh_rollups(bind, start=first, end=last + timedelta(hours=1))
+    return refresh_rollups(bind, start=first, end=last + timedelta(hours=1), tables=tables)
 
 
 # --- reading ----------------------------------------------------------------------------

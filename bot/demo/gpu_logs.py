@@ -3,8 +3,8 @@
     nvidia-smi --query-gpu=timestamp,name,index,uuid,utilization.gpu,memory.used,memory.total,power.draw \
         --format=csv -l 600
 
-Units sit in the header and again in each value; timestamps are the host's local clock (UTC
-on these hosts) with no zone; a few power readings print `[N/A]`, as real drivers sometimes do.
+Units sit in the header and again in each value. Timestamps are the host's local clock (UTC
+on these hosts) with no zone. A few power readings print `[N/A]`, as real drivers sometimes do.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ POWER_MISSING_PROBABILITY = 0.002
 
 
 def _idle_host_load(rng: random.Random, samples: int, target_pct: float) -> list[bool]:
-    """Place fine-tuning jobs (1 to 4 hours each) so they fill the share of samples that
-    gives `target_pct` mean utilization; return whether a job runs at each sample."""
+    """Place fine-tuning jobs of 1 to 4 hours so they fill the share of samples that gives
+    `target_pct` mean utilization. Return, per sample, whether a job runs."""
     busy = round(samples * (target_pct - IDLE_UTILIZATION_PCT) / (JOB_UTILIZATION_PCT - IDLE_UTILIZATION_PCT))
     jobs: list[int] = []
     while sum(jobs) < busy:

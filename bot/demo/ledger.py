@@ -1,4 +1,4 @@
-"""What each generated file charges, per day, team, feature and cost kind.
+"""The charges of the generated files, per day, team, feature and cost kind.
 
 The budgets file is sized from these sums, and the tests compare them with the files.
 """

@@ -84,8 +84,11 @@ def _pages(days: list, results_by_day: dict, per_page: int) -> list[dict]:
 
 
 def _line_item(row: UsageRow, part: str) -> str:
-    suffix = " (batch)" if row.batch else " (priority)" if row.service_tier == "priority" else ""
-    return f"{row.model}, {part}{suffix}"
+    if row.batch:
+        return f"{row.model}, {part} (batch)"
+    if row.service_tier == "priority":
+        return f"{row.model}, {part} (priority)"
+    return f"{row.model}, {part}"
 
 
 def write_openai(workload: Workload, out_dir: Path, ledger: Ledger) -> list[Path]:

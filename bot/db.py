@@ -6,8 +6,8 @@ that the web process and the worker can share the embedded file.
 
 from __future__ import annotations
 
-import functools
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,16 +30,34 @@ def _normalise_url(url: str) -> str:
     return url
 
 
-@functools.cache
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
 def get_engine(url: str | None = None) -> Engine:
-    """Return the engine for `url` (the configured DATABASE_URL by default)."""
+    """Return the engine for `url` (the configured DATABASE_URL by default), one per URL and process."""
     url = _normalise_url(url or get_settings().database_url)
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _create_engine(url)
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    return engine
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def dispose_engines() -> None:
+    """Close every engine's connections and forget the engines, e.g. before a test drops its database."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:

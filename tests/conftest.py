@@ -63,7 +63,7 @@ def postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
         db.upgrade(url)
         yield url
     finally:
-        db.get_engine.cache_clear()
+        db.dispose_engines()
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -184,6 +184,9 @@ def test_snooze_quiet_unless_higher_threshold(session):
     assert [(plan.threshold, plan.kind, plan.covered) for plan in higher.sent] == [
         (80, "actual", [(50, "actual"), (100, "forecast")])
     ]
+    message = _outbox(session)[-1]
+    assert message.blocks[0]["text"]["text"] == "Budget search: 80% crossed, forecast past 100%"
+    assert message.text.startswith("Budget search crossed 80%: $2,600.00 of $3,000.00 (87%) used; forecast past 100%: ")
 
     # After the snooze ends nothing is left to send for December.
     clock.set(datetime(2026, 12, 5, 13, tzinfo=UTC))

@@ -44,6 +44,12 @@ class AlertPlan:
     covered: list[tuple[int, str]] = field(default_factory=list)
 
     @property
+    def forecast_past(self) -> int | None:
+        """Return the highest forecast threshold an actual alert covers, or None."""
+        covered = [threshold for threshold, kind in self.covered if kind == FORECAST]
+        return max(covered) if self.kind == ACTUAL and covered else None
+
+    @property
     def key(self) -> str:
         budget = self.status.budget
         return f"budget:{budget.name}:{self.status.period.start.isoformat()}:{self.threshold}:{self.kind}"
@@ -165,8 +171,9 @@ def record_and_enqueue(session: Session, plan: AlertPlan, *, now: datetime, guid
         return False
     for threshold, kind in plan.covered:
         _insert_alert(session, status, threshold, kind, now, covered_by=plan.threshold)
-    text = alert_text(status, plan.threshold, plan.kind)
-    blocks = alert_blocks(status, plan.threshold, plan.kind, guidance_base_url=guidance_base_url)
+    text = alert_text(status, plan.threshold, plan.kind, plan.forecast_past)
+    blocks = alert_blocks(status, plan.threshold, plan.kind, guidance_base_url=guidance_base_url,
+                          forecast_past=plan.forecast_past)
     for channel in plan.destinations():
         outbox.enqueue(session, key=f"{plan.key}:{channel}", kind="alert", channel=channel, text=text, blocks=blocks, now=now)
     session.commit()

@@ -30,8 +30,11 @@ def guidance_url(base_url: str) -> str:
     return base_url.rstrip("/") + SHOWBACK_GUIDANCE_PATH
 
 
-def alert_text(status: BudgetStatus, threshold: int, kind: str) -> str:
-    """Return the plain-text alert, which Slack shows in notifications and without blocks."""
+def alert_text(status: BudgetStatus, threshold: int, kind: str, forecast_past: int | None = None) -> str:
+    """Return the plain-text alert, which Slack shows in notifications and without blocks.
+
+    `forecast_past` is the forecast threshold an actual alert also reports, if any.
+    """
     budget = status.budget
     reset = status.period.reset_day.isoformat()
     if kind == "forecast":
@@ -40,9 +43,10 @@ def alert_text(status: BudgetStatus, threshold: int, kind: str) -> str:
             f"({usd(status.forecast)} of {usd(budget.amount_usd)}) by its reset on {reset}, "
             f"past the {threshold}% threshold; {pct(status.share_pct)} is used so far."
         )
+    forecast = "forecast" if forecast_past is None else f"forecast past {forecast_past}%:"
     return (
         f"Budget {budget.name} crossed {threshold}%: {usd(status.spent)} of {usd(budget.amount_usd)} "
-        f"({pct(status.share_pct)}) used; forecast {usd(status.forecast)} ({pct(status.forecast_pct)}) "
+        f"({pct(status.share_pct)}) used; {forecast} {usd(status.forecast)} ({pct(status.forecast_pct)}) "
         f"by its reset on {reset}."
     )
 
@@ -53,14 +57,17 @@ def drivers_text(status: BudgetStatus) -> str:
     return "\n".join(f"{driver.label}: {usd(driver.amount)}" for driver in status.drivers)
 
 
-def alert_blocks(status: BudgetStatus, threshold: int, kind: str, *, guidance_base_url: str) -> list[dict[str, Any]]:
+def alert_blocks(
+    status: BudgetStatus, threshold: int, kind: str, *, guidance_base_url: str, forecast_past: int | None = None
+) -> list[dict[str, Any]]:
     """Build the Block Kit of an alert: figures, drivers, the showback guidance link and buttons."""
     budget = status.budget
-    title = (
-        f"Budget {budget.name}: forecast past {threshold}%"
-        if kind == "forecast"
-        else f"Budget {budget.name}: {threshold}% crossed"
-    )
+    if kind == "forecast":
+        title = f"Budget {budget.name}: forecast past {threshold}%"
+    elif forecast_past is not None:
+        title = f"Budget {budget.name}: {threshold}% crossed, forecast past {forecast_past}%"
+    else:
+        title = f"Budget {budget.name}: {threshold}% crossed"
     value = json.dumps(
         {"budget": budget.name, "period_start": status.period.start.isoformat(), "threshold": threshold},
         separators=(",", ":"),

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
             if sent:
                 from bot.budgets.blocks import alert_text
 
-                typer.echo(f"  message: {alert_text(status, plan.threshold, plan.kind)}")
+                typer.echo(f"  message: {alert_text(status, plan.threshold, plan.kind, plan.forecast_past)}")
         if report.snoozed:
             typer.echo(f"{report.snoozed} budgets held back by a snooze")
 

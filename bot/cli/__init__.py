@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "bot.cli.demo_data",
     "bot.cli.rules",
     "bot.cli.serve",
+    "bot.cli.demo",
 ]
 
 

@@ -1,0 +1,100 @@
+"""`costbot demo` on the bundled examples: the planted cases come out with their numbers, twice safely."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.demo import cases
+
+TABLES = ("llm_usage", "reported_cost", "tool_usage", "gpu_usage", "outcome", "cloud_cost", "outbox", "finding", "budget_alert")
+
+
+def _run_demo(workdir: Path) -> str:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("COSTBOT_", "SLACK_"))}
+    env["DATABASE_URL"] = f"sqlite:///{workdir / 'demo.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], cwd=workdir, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def _row_counts(workdir: Path) -> dict[str, int]:
+    with sqlite3.connect(workdir / "demo.db") as connection:
+        return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in TABLES}
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int], str, dict[str, int]]:
+    workdir = tmp_path_factory.mktemp("demo")
+    first = _run_demo(workdir)
+    first_counts = _row_counts(workdir)
+    second = _run_demo(workdir)
+    return first, first_counts, second, _row_counts(workdir)
+
+
+def test_demo_posts_budget_forecast_alert(demo_runs) -> None:
+    output = demo_runs[0]
+    # Planted: 70% spent and a 115% forecast on a $12,000 budget; the examples give 71% and 116%.
+    assert "--- message to U0SEARCH1 ---" in output
+    assert f"Budget {cases.BUDGET_NAME} crossed 50%: $8,462.56 of $12,000.00 (71%) used" in output
+    assert "forecast past 100%: $13,944.36 (116%)" in output
+
+
+def test_demo_names_every_planted_case(demo_runs) -> None:
+    output = demo_runs[0]
+    expected = [
+        # idle rented H100s: planted at 10% utilization, the four hosts come out at 8-11%
+        "h100-idle-01 (1 x H100) averaged 9% utilization over 7 days",
+        "h100-idle-03 (1 x H100) averaged 8% utilization over 7 days",
+        # H100 where an A100 would do: planted at 42% and under 40 GiB of memory
+        "h100-serve-01 ran 1 x H100 at 42% utilization with at most 32 GiB memory used",
+        # premium overuse: planted at 78% of ticket-classifier's spend, 94% success before
+        f"{cases.PREMIUM_FEATURE} spent $754 on premium models in 30 days, 78% of its spend",
+        "its success rate on the cheaper lane before was 94%",
+        # cost per success regression: planted +40%, the examples give $0.83 -> $1.17 (1.42x)
+        f"{cases.REGRESSION_FEATURE} switched from gpt-5-mini to gpt-5-nano; cost per success went from $0.83 to $1.17",
+        # retry spike: planted 3% -> 25%, the examples give 24%
+        f"{cases.RETRY_FEATURE} retried 24% of its 309 requests in the last 7 days, against 3%",
+        # spend spike: planted 2.5x
+        f"{cases.SPIKE_FEATURE} spent $132 a day over the last 7 days, 2.5x its 28-day baseline",
+        f"{cases.BATCHABLE_FEATURE} is not interactive, yet 100% of its $709 in 7 days ran on the standard tier",
+        f"{cases.PRIORITY_FEATURE} is not interactive but paid $141 for the priority tier in 7 days",
+    ]
+    missing = [text for text in expected if text not in output]
+    assert missing == []
+
+
+def test_demo_posts_unallocated_spend_to_channel(demo_runs) -> None:
+    output = demo_runs[0]
+    # Planted: proj_unmapped carries 12% of OpenAI spend and is in no mapping entry.
+    assert "--- message to #ai-costs ---" in output
+    assert f"12% of openai spend in 30 days ($1,378) has no team or feature. Add {cases.UNMAPPED_PROJECT} to the mapping file" in output
+
+
+def test_demo_links_guidance_pages(demo_runs) -> None:
+    output = demo_runs[0]
+    assert "https://aipromptgear.com/models-and-apis/model-routing/" in output
+    assert "https://aipromptgear.com/models-and-apis/a100-vs-h100-economics-for-inference-products/" in output
+    assert "https://aipromptgear.com/models-and-apis/llm-cost-allocation-showback-and-budget-ownership-for-ai-products/" in output
+
+
+def test_demo_answers_sample_questions(demo_runs) -> None:
+    output = demo_runs[0]
+    assert output.count("\n> ") == 5
+    assert "Everyone spent $29,792.32 last week." in output
+    assert "h100-idle-04   H100      168.0         7.6%  $1,155.84  $1,068.02" in output
+
+
+def test_demo_second_run_doubles_nothing(demo_runs) -> None:
+    _, first_counts, second_output, second_counts = demo_runs
+    assert second_counts == first_counts
+    assert first_counts["budget_alert"] >= 1
+    assert "nothing new to post" in second_output
+    assert "imported 0, duplicate 840, rejected 0" in second_output

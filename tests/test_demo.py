@@ -98,3 +98,26 @@ def test_demo_second_run_doubles_nothing(demo_runs) -> None:
     assert first_counts["budget_alert"] >= 1
     assert "nothing new to post" in second_output
     assert "imported 0, duplicate 840, rejected 0" in second_output
+
+
+def test_demo_with_tokens_starts_socket_mode(monkeypatch, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    import bot.cli.serve
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    started = []
+    monkeypatch.setattr(bot.cli.serve, "run_socket_mode", lambda settings: started.append(settings))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test-token")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused.db'}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["demo"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1
+    assert started[0].slack_app_token.get_secret_value() == "xapp-test-token"
+    assert not (tmp_path / "unused.db").exists()

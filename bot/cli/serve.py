@@ -7,9 +7,29 @@ import logging
 import typer
 
 from bot.db import get_engine
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+
+def _create_app_or_exit(settings: Settings, *, socket_mode: bool):
+    from bot.slack.app import StartupError, create_app
+
+    try:
+        return create_app(settings, socket_mode=socket_mode)
+    except StartupError as exc:
+        typer.echo(f"costbot: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def run_socket_mode(settings: Settings) -> None:
+    """Connect the Slack app to Slack in Socket Mode and serve until interrupted."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    slack_app = _create_app_or_exit(settings, socket_mode=True)
+    assert settings.slack_app_token is not None  # create_app checked it
+    typer.echo("costbot: connecting to Slack in Socket Mode (Ctrl-C stops)", err=True)
+    SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value()).start()
 
 
 def register(app: typer.Typer) -> None:
@@ -24,23 +44,12 @@ def register(app: typer.Typer) -> None:
 
         Example: PORT=3000 costbot serve
         """
-        from bot.slack.app import StartupError, create_app
-
         settings = get_settings()
-        try:
-            slack_app = create_app(settings, socket_mode=socket)
-        except StartupError as exc:
-            typer.echo(f"costbot: {exc}", err=True)
-            raise typer.Exit(2) from None
-
         if socket:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            assert settings.slack_app_token is not None  # create_app checked it
-            typer.echo("costbot: connecting to Slack in Socket Mode (Ctrl-C stops)", err=True)
-            SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value()).start()
+            run_socket_mode(settings)
             return
 
+        slack_app = _create_app_or_exit(settings, socket_mode=False)
         from bot.slack.server import EVENTS_PATH, HEALTH_PATH, make_server
 
         server = make_server(slack_app, get_engine(settings.database_url), settings.port, host)

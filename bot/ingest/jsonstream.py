@@ -16,6 +16,9 @@ from typing import IO, Any
 
 _WHITESPACE = " \t\r\n"
 _CHUNK = 1 << 20
+# Longest line, in characters, that `iter_buckets` decodes whole. A longer page (a large
+# export saved on one line) is walked bucket by bucket, so memory holds one bucket at a time.
+_LINE_LIMIT = 8 * _CHUNK
 
 
 class JsonSyntaxError(ValueError):
@@ -118,6 +121,31 @@ class JsonWalker:
             self._pos = end
             return decoded, one_line
 
+    def line_value(self, limit: int) -> tuple[bool, Any]:
+        """Decode the next value if it is valid JSON that ends on its own line, within `limit` characters.
+
+        Return (True, value), or (False, None) without consuming anything, so the caller can
+        walk the value element by element instead. A value that fails to decode is left for
+        that walk, which reports the error with its line.
+        """
+        while True:
+            stop = self._buffer.find("\n", self._pos)
+            if stop != -1 or len(self._buffer) - self._pos > limit or not self._fill():
+                break
+        if stop == -1:
+            stop = len(self._buffer) if self._eof else -1
+        if stop == -1 or stop - self._pos > limit:
+            return False, None
+        try:
+            decoded, end = self._decoder.raw_decode(self._buffer, self._pos)
+        except json.JSONDecodeError:
+            return False, None
+        if end > stop:
+            return False, None
+        self._start = self._pos
+        self._pos = end
+        return True, decoded
+
     def rewind(self) -> None:
         """Go back to the start of the value just decoded."""
         self._pos = self._start
@@ -174,7 +202,13 @@ def iter_buckets(walker: JsonWalker) -> Iterator[tuple[int, dict[str, Any], list
     while not walker.at_end():
         first = walker.peek()
         if first == "{":
-            yield from _walk_object(walker, walker.line)
+            line = walker.line
+            # Fast path for JSON Lines: decode the whole page at once, all of it on `line`.
+            decoded, page = walker.line_value(_LINE_LIMIT)
+            if decoded and isinstance(page, dict):
+                yield from _decoded_object(page, line)
+            else:
+                yield from _walk_object(walker, line)
         elif first == "[":
             for line in walker.items():
                 if walker.peek() != "{":
@@ -206,6 +240,24 @@ def _walk_object(walker: JsonWalker, line: int) -> Iterator[tuple[int, dict[str,
                     results.append((result_line, walker.value()))
         else:
             fields[key] = walker.value()
+    if results is not None:
+        yield line, fields, results
+
+
+def _decoded_object(value: dict[str, Any], line: int) -> Iterator[tuple[int, dict[str, Any], list[tuple[int, Any]]]]:
+    """Do what `_walk_object` does for a page or bucket that was decoded whole from one line."""
+    fields: dict[str, Any] = {}
+    results: list[tuple[int, Any]] | None = None
+    for key, member in value.items():
+        if key == "data" and type(member) is list:
+            for bucket in member:
+                if type(bucket) is not dict:
+                    raise JsonSyntaxError(line, "expected a bucket object in data", str(bucket)[:40])
+                yield from _decoded_object(bucket, line)
+        elif key == "results" and type(member) is list:
+            results = [(line, result) for result in member]
+        else:
+            fields[key] = member
     if results is not None:
         yield line, fields, results
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
-from bot.ingest.reading import NULL_TEXTS, BadValue, natural_key, parse_count, parse_decimal, parse_text
+from bot.ingest.reading import NATURAL_KEY_LENGTH, NULL_TEXTS, BadValue, natural_key, parse_count, parse_decimal, parse_text
 from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
 
 SOURCE = "openai"
@@ -39,6 +39,7 @@ _COSTS_RESULT = "organization.costs.result"
 # Fields that split usage into groups when a query groups by them; all are part of the key.
 _GROUP_FIELDS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "size", "source",
                  "context_level", "vector_store_id")
+_GROUP_PREFIXES = tuple((name, f"{name}=") for name in _GROUP_FIELDS)
 # The API's service_tier values and the tier costbot stores.
 _TIERS = {None: "standard", "default": "standard", "auto": "standard", "scale": "standard",
           "flex": "flex", "priority": "priority"}
@@ -61,13 +62,14 @@ def _sniff_costs(head: bytes, path: Path) -> bool:
 @register("openai_usage", "OpenAI Usage API export (JSON page, array of pages, JSON Lines or buckets)", _sniff_usage)
 def parse_usage(context: ParseContext) -> Iterator[Record | RowError]:
     path = str(context.path)
+    rows = _Rows(context)
     for bucket in iter_timed_buckets(context, "start_time", "end_time"):
         if isinstance(bucket, RowError):
             yield bucket
             continue
         for line, result in bucket.results:
             try:
-                yield _usage_record(context, bucket, line, result)
+                yield _usage_record(rows, bucket, line, result)
             except _FieldError as exc:
                 yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
 
@@ -75,13 +77,14 @@ def parse_usage(context: ParseContext) -> Iterator[Record | RowError]:
 @register("openai_costs", "OpenAI Costs API export (JSON page, array of pages, JSON Lines or buckets)", _sniff_costs)
 def parse_costs(context: ParseContext) -> Iterator[Record | RowError]:
     path = str(context.path)
+    rows = _Rows(context)
     for bucket in iter_timed_buckets(context, "start_time", "end_time"):
         if isinstance(bucket, RowError):
             yield bucket
             continue
         for line, result in bucket.results:
             try:
-                yield _cost_record(context, bucket, line, result)
+                yield _cost_record(rows, bucket, line, result)
             except _FieldError as exc:
                 yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
 
@@ -118,37 +121,63 @@ def _count(result: dict, name: str, *, required: bool = False) -> int:
     return _get(result, name, parse_count, required=required) or 0
 
 
-def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str) -> dict[str, Any]:
+def _common(rows: _Rows, bucket: TimedBucket, result: dict, kind: str) -> dict[str, Any]:
     """Values every OpenAI row has: provenance, bucket, dimensions and its natural key."""
     project = _text(result, "project_id")
     api_key = _text(result, "api_key_id")
     user = _text(result, "user_id")
-    values: dict[str, Any] = mapped_dimensions(context, project=project, api_key=api_key)
+    values = rows.mapped(project, api_key)
     if project is not None:
         values["project"] = project
     if user is not None:
         values["user"] = user
-    group = [f"{name}={value}" for name in _GROUP_FIELDS if (value := result.get(name)) is not None]
+    # The key part of each group field is "name=value", as str(value) writes the value.
+    parts = [kind, bucket.key_text]
+    get = result.get
+    for name, prefix in _GROUP_PREFIXES:
+        value = get(name)
+        if value is not None:
+            parts.append(prefix + value if type(value) is str else f"{prefix}{value}")
+    key = "|".join(parts)
     values["source"] = SOURCE
-    values["natural_key"] = natural_key(kind, bucket.key_text, *group)
+    values["natural_key"] = key if len(key) <= NATURAL_KEY_LENGTH else natural_key(*parts)
     values["start_time"] = bucket.start
     values["bucket_seconds"] = bucket.seconds
     return values
 
 
-def _usage_record(context: ParseContext, bucket: TimedBucket, line: int, result: Any) -> Record:
+class _Rows:
+    """What building the rows of one parse needs: the pricer and the mapping, whose
+    dimensions of each (project, API key) pair are looked up once."""
+
+    def __init__(self, context: ParseContext) -> None:
+        self.context = context
+        self.prices = context.prices
+        self.found: dict[tuple[str | None, str | None], dict[str, str]] = {}
+
+    def mapped(self, project: str | None, api_key: str | None) -> dict[str, Any]:
+        """Return a new dict of the pair's mapped dimensions (empty without a mapping)."""
+        if self.context.mapping is None:
+            return {}
+        found = self.found.get((project, api_key))
+        if found is None:
+            found = self.found[(project, api_key)] = mapped_dimensions(self.context, project=project, api_key=api_key)
+        return dict(found)
+
+
+def _usage_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Record:
     if not isinstance(result, dict):
         raise _FieldError("results", result, "expected a result object")
     kind = result.get("object")
     if kind in _LLM_RESULTS:
-        return _llm_record(context, bucket, line, result, _LLM_RESULTS[kind])
+        return _llm_record(rows, bucket, line, result, _LLM_RESULTS[kind])
     if kind in _TOOL_RESULTS:
-        return _tool_record(context, bucket, line, result, *_TOOL_RESULTS[kind])
+        return _tool_record(rows, bucket, line, result, *_TOOL_RESULTS[kind])
     raise _FieldError("object", kind, "unknown usage result type; expected an organization.usage.*.result object")
 
 
-def _llm_record(context: ParseContext, bucket: TimedBucket, line: int, result: dict, operation: str) -> Record:
-    values = _common(context, bucket, result, operation)
+def _llm_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict, operation: str) -> Record:
+    values = _common(rows, bucket, result, operation)
     tier = result.get("service_tier")
     if tier not in _TIERS:
         raise _FieldError("service_tier", tier, f"unknown service tier; expected one of {', '.join(t for t in _TIERS if t)} or null")
@@ -174,20 +203,20 @@ def _llm_record(context: ParseContext, bucket: TimedBucket, line: int, result: d
     )
     # NOTE: images, speech characters and transcription seconds have no column in LlmUsage;
     # those rows keep their request counts and stay unpriced.
-    if context.prices is not None:
-        context.prices.price_row(values)
+    if rows.prices is not None:
+        rows.prices.price_row(values)
     return Record(table=LlmUsage, values=values, line=line, raw=result)
 
 
-def _tool_record(context: ParseContext, bucket: TimedBucket, line: int, result: dict,
+def _tool_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict,
                  tool: str, calls_field: str | None, quantity_field: str | None, unit: str | None) -> Record:
-    values = _common(context, bucket, result, tool)
+    values = _common(rows, bucket, result, tool)
     calls = _get(result, calls_field, parse_count) if calls_field else 0
     quantity = _get(result, quantity_field, parse_count) if quantity_field else None
     model = _get(result, "model", parse_text)
     cost = None
-    if context.prices is not None:
-        cost = context.prices.price_tool_calls(PROVIDER, model, tool, bucket.start.date(), calls)
+    if rows.prices is not None:
+        cost = rows.prices.price_tool_calls(PROVIDER, model, tool, bucket.start.date(), calls)
     values.update(
         provider=PROVIDER,
         tool=tool,
@@ -200,7 +229,7 @@ def _tool_record(context: ParseContext, bucket: TimedBucket, line: int, result: 
     return Record(table=ToolUsage, values=values, line=line, raw=result)
 
 
-def _cost_record(context: ParseContext, bucket: TimedBucket, line: int, result: Any) -> Record:
+def _cost_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Record:
     if not isinstance(result, dict):
         raise _FieldError("results", result, "expected a cost result object")
     if result.get("object") != _COSTS_RESULT:
@@ -215,7 +244,7 @@ def _cost_record(context: ParseContext, bucket: TimedBucket, line: int, result: 
         value = parse_decimal(amount.get("value"), allow_negative=True)  # credits are negative
     except BadValue as exc:
         raise _FieldError("amount.value", amount.get("value"), str(exc)) from None
-    values = _common(context, bucket, result, "costs")
+    values = _common(rows, bucket, result, "costs")
     line_item = _get(result, "line_item", parse_text, max_length=300)
     values.update(provider=PROVIDER, line_item=line_item, amount_usd=value)
     values["natural_key"] = natural_key(values["natural_key"], f"line_item={line_item}")

@@ -151,10 +151,14 @@ def infer_bucket_width(spans: list[int]) -> int:
     return next((width for width in BUCKET_WIDTHS if width >= longest), 86400)
 
 
+# Longest natural key stored as text; a longer one is stored as its SHA-256.
+NATURAL_KEY_LENGTH = 480
+
+
 def natural_key(*parts: Any) -> str:
     """Join key parts into a natural key; very long keys are replaced by their SHA-256."""
     key = "|".join([part if type(part) is str else ("" if part is None else str(part)) for part in parts])
-    if len(key) > 480:
+    if len(key) > NATURAL_KEY_LENGTH:
         return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return key
 

@@ -2,10 +2,13 @@
 
 Rows are written through the DBAPI connection of the loader's transaction, because
 SQLAlchemy's per-row parameter processing costs more than the insert itself at a million
-rows. SQLite gets one `executemany` of `INSERT … ON CONFLICT DO UPDATE` per batch.
-PostgreSQL gets a `COPY` into a temporary table followed by one `INSERT … SELECT … ON
-CONFLICT DO UPDATE`. Values are converted here exactly as the column types `Money` and
-`UTCDateTime` convert them (nano-dollars; UTC, as naive ISO text on SQLite).
+rows. Each batch first looks up which of its keys are stored. Rows with new keys take the
+plain bulk path: an `executemany` of `INSERT` on SQLite, a `COPY` into the table on
+PostgreSQL. Rows with stored keys are upserted: `executemany` of `INSERT … ON CONFLICT DO
+UPDATE` on SQLite, and on PostgreSQL a `COPY` into a temporary table followed by one
+`INSERT … SELECT … ON CONFLICT DO UPDATE`. Values are converted when a record is added,
+exactly as the column types `Money` and `UTCDateTime` convert them (nano-dollars; UTC, as
+naive ISO text on SQLite).
 
 The replacement rule: a stored row is updated only by a row with at least its
 `bucket_seconds`, so a partial bucket never replaces a full one. Tables without buckets
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,6 +32,8 @@ from bot.types import Money, UTCDateTime, usd_to_nanos
 
 # Keys per `IN (…)` lookup on SQLite, below its limit on bound parameters.
 _LOOKUP_CHUNK = 500
+# Key of the PostgreSQL advisory lock that imports hold until they commit.
+_IMPORT_LOCK = 0x636F_7374_626F_74  # "costbot" in ASCII
 
 
 def _quote(name: str) -> str:
@@ -49,20 +55,24 @@ class TableWriter:
         self.converters = [(index, self._converter(self.table.c[name].type)) for index, name in enumerate(self.columns)]
         self.converters = [(index, convert) for index, convert in self.converters if convert is not None]
         self.has_coverage = "bucket_seconds" in self.table.c
-        self.pending: dict[tuple[str, str], dict[str, Any]] = {}
+        self.coverage_index = self.columns.index("bucket_seconds") if self.has_coverage else -1
+        self.select_columns = operator.itemgetter(*self.columns)
+        self.pending: dict[tuple[str, str], list[Any]] = {}  # (source, natural_key) -> converted row
         self.duplicates_in_batch = 0
         self.staging: str | None = None
+        self.locked = False
 
     def add(self, record: Record, batch_size: int) -> bool:
         """Buffer a record; return True when the batch is full and should be flushed."""
-        row = dict(self.defaults)
-        row.update(record.values)
-        row["import_id"] = self.import_id
-        key = (row["source"], row["natural_key"])
+        values = record.values
+        row = list(self.select_columns({**self.defaults, **values, "import_id": self.import_id}))
+        for index, convert in self.converters:
+            row[index] = convert(row[index])
+        key = (values["source"], values["natural_key"])
         earlier = self.pending.get(key)
         if earlier is not None:
             self.duplicates_in_batch += 1
-            if self.has_coverage and earlier["bucket_seconds"] > row["bucket_seconds"]:
+            if self.has_coverage and earlier[self.coverage_index] > row[self.coverage_index]:
                 return False  # the buffered row covers more of the bucket
         self.pending[key] = row
         return len(self.pending) >= batch_size
@@ -76,23 +86,33 @@ class TableWriter:
         """
         if not self.pending:
             return 0, 0
-        rows = [self._tuple(row) for row in self.pending.values()]
         cursor = self.connection.connection.cursor()
         try:
             if self.dialect == "sqlite":
                 stored = self._stored_sqlite(cursor)
-                cursor.executemany(self._sqlite_upsert(), rows)
             else:
-                self._copy_to_staging(cursor, rows)
+                self._lock_postgresql(cursor)
                 stored = self._stored_postgresql(cursor)
-                cursor.execute(self._postgresql_upsert())
-                cursor.execute(f"TRUNCATE {_quote(self.staging)}")
+            # Rows with a new key take the plain bulk insert; rows whose key is stored go
+            # through the upsert, which applies the replacement rule.
+            new = [row for key, row in self.pending.items() if key not in stored]
+            replacing = [row for key, row in self.pending.items() if key in stored] if stored else []
+            if self.dialect == "sqlite":
+                if new:
+                    cursor.executemany(self._sqlite_insert(), new)
+                if replacing:
+                    cursor.executemany(self._sqlite_upsert(), replacing)
+            else:
+                if new:
+                    self._copy(cursor, self.table.name, new)
+                if replacing:
+                    self._upsert_postgresql(cursor, replacing)
         finally:
             cursor.close()
-        imported = duplicate = 0
-        for (source, natural_key), row in self.pending.items():
-            coverage = stored.get((source, natural_key))
-            if coverage is None or (self.has_coverage and row["bucket_seconds"] > coverage):
+        imported = len(self.pending) - len(stored)
+        duplicate = 0
+        for key, seconds in stored.items():
+            if self.has_coverage and self.pending[key][self.coverage_index] > seconds:
                 imported += 1
             else:
                 duplicate += 1
@@ -130,12 +150,6 @@ class TableWriter:
             raise ValueError(f"naive datetime {value.isoformat()} given; attach a time zone (UTC)")
         return value
 
-    def _tuple(self, row: dict[str, Any]) -> list[Any]:
-        values = [row[name] for name in self.columns]
-        for index, convert in self.converters:
-            values[index] = convert(values[index])
-        return values
-
     # --- SQL --------------------------------------------------------------------------
     def _update_clause(self) -> str:
         assignments = ", ".join(
@@ -146,10 +160,13 @@ class TableWriter:
             clause += f" WHERE {_quote(self.table.name)}.bucket_seconds <= excluded.bucket_seconds"
         return clause
 
-    def _sqlite_upsert(self) -> str:
+    def _sqlite_insert(self) -> str:
         names = ", ".join(_quote(name) for name in self.columns)
         marks = ", ".join("?" for _ in self.columns)
-        return f"INSERT INTO {_quote(self.table.name)} ({names}) VALUES ({marks}) {self._update_clause()}"
+        return f"INSERT INTO {_quote(self.table.name)} ({names}) VALUES ({marks})"
+
+    def _sqlite_upsert(self) -> str:
+        return f"{self._sqlite_insert()} {self._update_clause()}"
 
     def _stored_sqlite(self, cursor) -> dict[tuple[str, str], int]:
         coverage = "bucket_seconds" if self.has_coverage else "0"
@@ -170,17 +187,37 @@ class TableWriter:
                     stored[(source, natural_key)] = seconds
         return stored
 
-    def _copy_to_staging(self, cursor, rows: list[list[Any]]) -> None:
+    def _lock_postgresql(self, cursor) -> None:
+        """Wait for any other import to commit, once per writer.
+
+        Keys found missing by `_stored_postgresql` are then still missing when `_copy`
+        writes them, so the plain COPY cannot hit another import's row. The lock is one
+        key for all imports, so imports writing several tables cannot deadlock.
+        NOTE: a writer other than the importer that inserts usage rows during an import can
+        still make COPY fail with a unique violation, and the import then rolls back.
+        """
+        if not self.locked:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_IMPORT_LOCK,))
+            self.locked = True
+
+    def _copy(self, cursor, table: str, rows: list[list[Any]]) -> None:
         names = ", ".join(_quote(name) for name in self.columns)
+        with cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _upsert_postgresql(self, cursor, rows: list[list[Any]]) -> None:
+        """Upsert `rows` through a temporary table: COPY into it, then one INSERT … SELECT."""
         if self.staging is None:
             self.staging = f"import_staging_{self.table.name}"
+            names = ", ".join(_quote(name) for name in self.columns)
             cursor.execute(
                 f"CREATE TEMPORARY TABLE IF NOT EXISTS {_quote(self.staging)} ON COMMIT DROP AS "
                 f"SELECT {names} FROM {_quote(self.table.name)} WITH NO DATA"
             )
-        with cursor.copy(f"COPY {_quote(self.staging)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        self._copy(cursor, self.staging, rows)
+        cursor.execute(self._postgresql_upsert())
+        cursor.execute(f"TRUNCATE {_quote(self.staging)}")
 
     def _stored_postgresql(self, cursor) -> dict[tuple[str, str], int]:
         # Looked up by key (an index scan) rather than joined with the staging table, whose

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.models.usage import COST_PRICED, COST_UNPRICED
-from bot.pricing.catalog import PER_MILLION, Rates, bundled_rates, bundled_tool_rate
+from bot.pricing.catalog import PER_MILLION, Rates, bundled_rates, bundled_tool_rate, is_tiered
 from bot.pricing.overrides import PriceOverride, load_overrides
 from bot.pricing.tiers import tier_multiplier
 
@@ -38,17 +38,25 @@ class Pricer:
 
     overrides: list[PriceOverride] = field(default_factory=list)
     _override_cache: dict[tuple[str, str, dt.date], PriceOverride | None] = field(default_factory=dict, repr=False)
+    # (provider, model, service tier, day) -> USD per token of each kind, tier applied, or
+    # None (no price) or _TIERED (the rate depends on each row's tokens per request).
+    _token_prices: dict[tuple[str, str, str, dt.date], tuple[Decimal, ...] | None | object] = field(
+        default_factory=dict, repr=False
+    )
 
     def rates(self, provider: str, model: str, day: dt.date, tokens_per_request: int = 0) -> tuple[Rates, Decimal | None] | None:
         """Return (standard rates, priority multiplier override) for a model on a day, or None."""
-        key = (provider, model, day)
-        if key not in self._override_cache:
-            self._override_cache[key] = next((o for o in self.overrides if o.covers(provider, model, day)), None)
-        override = self._override_cache[key]
+        override = self._override(provider, model, day)
         if override is not None:
             return override.rates, override.priority_multiplier
         rates = bundled_rates(provider, model, day, tokens_per_request)
         return (rates, None) if rates is not None else None
+
+    def _override(self, provider: str, model: str, day: dt.date) -> PriceOverride | None:
+        key = (provider, model, day)
+        if key not in self._override_cache:
+            self._override_cache[key] = next((o for o in self.overrides if o.covers(provider, model, day)), None)
+        return self._override_cache[key]
 
     def price_tokens(self, provider: str, model: str | None, service_tier: str, day: dt.date, usage: TokenUsage) -> Decimal | None:
         """Return the USD cost of `usage`, or None when the model has no known price."""
@@ -70,6 +78,46 @@ class Pricer:
               cached: int, cache_write: int, cache_write_1h: int, output_tokens: int, requests: int) -> Decimal | None:
         if not model:
             return None
+        key = (provider, model, service_tier, day)
+        prices = self._token_prices.get(key, _UNKNOWN)
+        if prices is _UNKNOWN:
+            prices = self._token_prices[key] = self._per_token(provider, model, service_tier, day)
+        if prices is None:
+            return None
+        if prices is not _TIERED:
+            # The same sum as _tiered_cost with the tier multiplier and the division by a
+            # million moved into the cached per-token prices. Both are exact Decimal
+            # arithmetic, so the amounts are equal.
+            input_price, cached_price, write_price, write_1h_price, output_price = prices
+            total = (input_tokens - cached - cache_write) * input_price + output_tokens * output_price
+            if cached:
+                total += cached * cached_price
+            if cache_write:
+                total += (cache_write - cache_write_1h) * write_price + cache_write_1h * write_1h_price
+            return total
+        return self._tiered_cost(provider, model, service_tier, day, input_tokens, cached, cache_write,
+                                 cache_write_1h, output_tokens, requests)
+
+    def _per_token(self, provider: str, model: str, service_tier: str, day: dt.date) -> tuple[Decimal, ...] | None | object:
+        """Return the USD price of one token of each kind, for `_cost`'s cache."""
+        if self._override(provider, model, day) is None and is_tiered(provider, model, day):
+            return _TIERED
+        found = self.rates(provider, model, day)
+        if found is None:
+            return None
+        rates, priority_override = found
+        factor = tier_multiplier(model, service_tier, priority_override=priority_override) / PER_MILLION
+        write_rate = rates.cache_write if rates.cache_write is not None else rates.input
+        return (
+            rates.input * factor,
+            (rates.cached_input if rates.cached_input is not None else rates.input) * factor,
+            write_rate * factor,
+            (rates.cache_write_1h if rates.cache_write_1h is not None else write_rate) * factor,
+            rates.output * factor,
+        )
+
+    def _tiered_cost(self, provider: str, model: str, service_tier: str, day: dt.date, input_tokens: int,
+                     cached: int, cache_write: int, cache_write_1h: int, output_tokens: int, requests: int) -> Decimal | None:
         per_request = input_tokens // requests if requests else input_tokens
         found = self.rates(provider, model, day, per_request)
         if found is None:
@@ -92,6 +140,10 @@ class Pricer:
             return None
         rate = bundled_tool_rate(provider, model, tool, day)
         return None if rate is None else rate * calls
+
+
+_UNKNOWN = object()
+_TIERED = object()
 
 
 def load_pricer(overrides_file: Path | None) -> Pricer:

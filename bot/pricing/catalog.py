@@ -100,6 +100,12 @@ def bundled_rates(provider: str, model: str, day: dt.date, tokens_per_request: i
     return _rates(provider, model, day, tokens_per_request if found[1] else 0)
 
 
+def is_tiered(provider: str, model: str, day: dt.date) -> bool:
+    """Return True when genai-prices lists a price of `model` that depends on tokens per request."""
+    found = _model_prices(provider, model, day)
+    return found is not None and found[1]
+
+
 @functools.lru_cache(maxsize=16384)
 def _rates(provider: str, model: str, day: dt.date, tokens_per_request: int) -> Rates:
     prices, _tiered = _model_prices(provider, model, day)

@@ -19,7 +19,8 @@ natural keys) keep their ids, so the importer calls `refresh_rollups_for_import`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone, tzinfo
 
 import sqlalchemy as sa
@@ -249,7 +250,13 @@ def refresh_rollups(session: Session, *, start: datetime, end: datetime, tables:
     ranges = [(*_day_bounds(start, end), None if tables is None else sources_of(tables))]
     added = _unrolled_range(session)
     if added is not None:
-        ranges.append((*_day_bounds(added[0], added[1]), sources_of(added[2])))
+        low, high = _day_bounds(added[0], added[1])
+        names = sources_of(added[2])
+        first_low, first_high, first_names = ranges[0]
+        # An import's own new rows are usually all the added rows: skip building them twice.
+        inside = first_low <= low and high <= first_high and (first_names is None or names <= first_names)
+        if not inside:
+            ranges.append((low, high, names))
     written = sum(_build(session, low, high, names) for low, high, names in ranges)
     _record_state(session, datetime.now(timezone.utc))
     logger.info("rollups refreshed ranges=%s rows=%d",
@@ -296,6 +303,18 @@ def is_current(session: Session) -> bool:
         if states.get(table.__tablename__) != max_id:
             return False
     return True
+
+
+@contextmanager
+def pinned(session: Session) -> Iterator[bool]:
+    """Check once whether the rollups are current and reuse that answer for every query made
+    inside the block. Use it around a batch of read-only queries (one cost question, one
+    budget check), not around writes to the usage tables."""
+    session.info[PINNED_KEY] = is_current(session)
+    try:
+        yield session.info[PINNED_KEY]
+    finally:
+        session.info.pop(PINNED_KEY, None)
 
 
 def usable(session: Session, start: datetime, end: datetime, names: Sequence[str] = ()) -> bool:

@@ -44,11 +44,8 @@ def parse_question(session: Session, question: str, *, settings, clock) -> Query
 def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True) -> Answer:
     """Answer one cost question. Questions that cannot be parsed get help with examples that
     fit the stored data; near misses get a did-you-mean and no numbers."""
-    session.info[rollups.PINNED_KEY] = rollups.is_current(session)
-    try:
+    with rollups.pinned(session):
         return _answer(session, question, settings=settings, clock=clock, chart=chart)
-    finally:
-        session.info.pop(rollups.PINNED_KEY, None)
 
 
 def _answer(session: Session, question: str, *, settings, clock, chart: bool) -> Answer:

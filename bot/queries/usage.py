@@ -4,7 +4,7 @@ what batch or flex would have saved."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -38,7 +38,6 @@ class TrafficRow:
     failed_requests: int = 0
     cost: Decimal = ZERO
     unpriced_rows: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def _llm_source(dialect: str) -> Source:
@@ -64,6 +63,7 @@ def traffic_by(
     source = _llm_source(dialect)
     if not applies(source, filters):
         return []
+
     counted = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", "retries", "failed_requests")
     rollup_measures = [sa.func.sum(getattr(UsageRollup, name)).label(name) for name in counted]
     rollup_measures.append(sa.func.sum(UsageRollup.cost_usd).label("cost"))
@@ -76,6 +76,7 @@ def traffic_by(
         measures.append(sa.func.sum(sa.case((LlmUsage.cost_usd.is_(None), 1), else_=0)).label("unpriced"))
         query = filtered_select(source, measures, start=start, end=end, filters=filters, group_by=group_by,
                                 hourly=False, dialect=dialect)
+
     result = []
     for row in session.execute(query):
         values = row._mapping

@@ -99,8 +99,10 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
         from bot.answers.chart import bar_chart
 
         chart_png = bar_chart(points, title=presentation.headline.replace("*", "")[:120])
-    logger.info("question answered intent=%s groups=%s ms=%.0f", query.intent, len(data.get("result", {}).get("rows", []) or [])
-                if isinstance(data.get("result"), dict) else 0, (time.perf_counter() - began) * 1000)
+    result = data.get("result")
+    rows = result.get("rows") if isinstance(result, dict) else None
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    logger.info("question answered intent=%s rows=%d ms=%.0f", query.intent, len(rows or []), elapsed_ms)
     return Answer(text, blocks, chart_png, data, follow_ups)
 
 

@@ -119,9 +119,11 @@ def test_wrong_encoding_names_line(engine, tmp_path):
 def test_unknown_format_lists_formats(engine, tmp_path):
     path = _write(tmp_path, "notes.csv", "hello,world\n1,2\n")
     [error] = _errors(path, engine)
-    assert error.startswith(f"{path}:1: format: 'hello,world': format not recognised; pass --format with one of:\n")
-    assert "  openai_usage: OpenAI Usage API export" in error
-    assert "  litellm_csv: LiteLLM spend logs as a CSV dump of LiteLLM_SpendLogs" in error
+    assert error == (
+        f"{path}:1: format: 'hello,world': format not recognised: not a usage, cost or GPU export that costbot "
+        "reads; pass --format with one of: anthropic_costs, anthropic_usage, dcgm, focus, litellm_csv, "
+        "litellm_json, nvidia_smi, openai_costs, openai_usage, outcomes_csv, tools_csv"
+    )
     [error] = _errors(path, engine, format_name="openai")
     assert error.startswith(f"{path}: --format: 'openai': unknown format; use one of:\n")
 

@@ -400,7 +400,21 @@ def test_dcgm_counter_list_not_detected(engine: sa.Engine) -> None:
     # The exporter's counter list is configuration, not metrics; detection passes it by.
     path = GPU / "dcgm_exporter_default-counters.csv"
     [error] = failure(engine, path)
-    assert error.startswith(f"{path}:1: format: '# Format': format not recognised; pass --format with one of:")
+    assert "\n" not in error
+    assert error.startswith(f"{path}:1: format: '# Format': format not recognised: not a usage, cost or GPU export")
+    assert error.endswith("pass --format with one of: anthropic_costs, anthropic_usage, dcgm, focus, litellm_csv, "
+                          "litellm_json, nvidia_smi, openai_costs, openai_usage, outcomes_csv, tools_csv")
+
+
+def test_dcgm_counter_list_forced(engine: sa.Engine) -> None:
+    # With --format dcgm the counter list fails on its first entry, not once per line.
+    path = GPU / "dcgm_exporter_default-counters.csv"
+    assert failure(engine, path, format_name="dcgm") == [
+        f"{path}:6: file: 'DCGM_FI_DEV_SM_CLOCK,  gauge, SM clock frequency (in MHz).': this is a "
+        "dcgm-exporter counter list (the metrics to export), not metrics; import a scrape of the "
+        "exporter's /metrics endpoint instead"
+    ]
+    assert stored(engine) == []
 
 
 def test_nounits_format(engine: sa.Engine, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.ingest.base import ParseContext, Record, RowError, register
+from bot.ingest.base import ImportFailed, ParseContext, Record, RowError, register
 from bot.ingest.csvrows import ValueProblem, parse_decimal
 from bot.ingest.gpu import IntervalTracker, Sample, file_time, gpu_values, host_name, option_error
 from bot.mapping import Mapping, merge_dimensions
@@ -59,6 +59,10 @@ _SNIFF = re.compile(
 )
 
 
+# A line of dcgm-exporter's counter list: "DCGM_FI_DEV_GPU_UTIL, gauge, GPU utilization (in %)."
+_COUNTER_LIST_LINE = re.compile(r"^\s*DCGM_FI_[A-Z0-9_]+\s*,\s*(?:gauge|counter|label)\s*,")
+
+
 def sniff(head: bytes, path: Path) -> bool:
     return _SNIFF.search(head) is not None
 
@@ -91,6 +95,12 @@ def parse_dcgm(context: ParseContext) -> Iterator[Record | RowError]:
                 yield RowError(name, number, "line", shown, "invalid UTF-8; save the file as UTF-8", raw=shown)
                 continue
             match = _LINE.match(line)
+            if match is None and metric_lines == 0 and _COUNTER_LIST_LINE.match(line):
+                raise ImportFailed([RowError(
+                    name, number, "file", line[:60],
+                    "this is a dcgm-exporter counter list (the metrics to export), not metrics; "
+                    "import a scrape of the exporter's /metrics endpoint instead",
+                )])  # fmt: skip
             if match is None:
                 yield RowError(name, number, "line", line[:120], "not a Prometheus sample line (NAME{LABELS} VALUE [TIMESTAMP])", raw=line)
                 continue

@@ -42,7 +42,10 @@ def choose_format(path: Path, head: bytes, name: str | None) -> Format:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        message = f"format not recognised; pass --format with one of:\n{describe_formats()}"
+        message = (
+            "format not recognised: not a usage, cost or GPU export that costbot reads; "
+            f"pass --format with one of: {', '.join(sorted(formats))}"
+        )
     else:
         names = ", ".join(sorted(fmt.name for fmt in matches))
         message = f"the content fits several formats ({names}); pass --format with one of them"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.ingest.base import ImportFailed
 from bot.ingest.loader import import_file
 from bot.models.usage import LlmUsage, ReportedCost, ToolUsage
 from bot.pricing import Pricer
@@ -151,6 +152,28 @@ def test_export_shapes_give_same_totals(engine, tmp_path):
         # 1000 input tokens from the sample page + 70 from the second page
         assert _sum(engine, LlmUsage.__table__.c.input_tokens) == 1070, name
         assert _count(engine, LlmUsage) == 2, name
+
+
+def test_json_lines_errors_name_their_line(engine, tmp_path):
+    day = ("2026-11-01T00:00:00+00:00", "2026-11-02T00:00:00+00:00")
+    good = json.dumps(_page([(*day, [_completions(100)])]))
+    bad = json.dumps(_page([(*day, [_completions(200, model="gpt-4o-mini"), _completions(-5, model="o3")])]))
+    path = tmp_path / "usage.jsonl"
+    path.write_text(f"{good}\n{good}\n{bad}\n")
+    with pytest.raises(ImportFailed) as caught:
+        import_file(path, engine=engine)
+    assert [str(error) for error in caught.value.errors] == [
+        f"{path}:3: input_tokens: -5: negative; expected a whole number >= 0"
+    ]
+    assert _count(engine, LlmUsage) == 0
+
+    path.write_text(f"{good}\n{good[: len(good) // 2]}")  # cut inside the results
+    with pytest.raises(ImportFailed) as caught:
+        import_file(path, engine=engine)
+    assert [str(error) for error in caught.value.errors] == [
+        f"{path}:2: json: '': truncated JSON: the file ends inside a value; export the file again"
+    ]
+    assert _count(engine, LlmUsage) == 0
 
 
 def test_unknown_fields_are_ignored(engine, tmp_path):

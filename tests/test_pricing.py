@@ -112,6 +112,44 @@ def test_overrides_apply_by_date(tmp_path):
     assert pricer.price_tokens("litellm", "acme-private-7b", "priority", NOV_1, USAGE) == Decimal("1.92")
 
 
+CACHE_OVERRIDE = """
+prices:
+  - model: acme-tuned
+    input_mtok: "0.30"
+    cached_input_mtok: "0.15"
+    cache_write_mtok: "0.375"
+    cache_write_1h_mtok: "0.60"
+    output_mtok: "1.20"
+    priority_multiplier: "2"
+"""
+
+
+def test_rows_sharing_a_price_each_get_their_cost(tmp_path):
+    path = tmp_path / "prices.yml"
+    path.write_text(CACHE_OVERRIDE)
+    pricer = load_pricer(path)
+    start = dt.datetime(2026, 11, 1, 9, tzinfo=dt.timezone.utc)
+
+    def cost(tier: str, write_1h: int = 0, **tokens: int) -> Decimal | None:
+        values = {"provider": "anthropic", "model": "acme-tuned", "service_tier": tier, "start_time": start, **tokens}
+        pricer.price_row(values, cache_write_1h_tokens=write_1h)
+        return values["cost_usd"]
+
+    big = {"input_tokens": 1_000_000, "cached_input_tokens": 400_000, "cache_write_tokens": 100_000,
+           "output_tokens": 200_000, "requests": 10}
+    # Uncached 1,000,000 - 400,000 - 100,000 = 500,000 * 0.30 = 0.15; cached 400,000 * 0.15 = 0.06;
+    # 5-minute writes 60,000 * 0.375 = 0.0225; 1-hour writes 40,000 * 0.60 = 0.024;
+    # output 200,000 * 1.20 = 0.24. Total 0.4965.
+    assert cost("standard", 40_000, **big) == Decimal("0.4965")
+    # The same model, tier and day with other tokens: 2,000 * 0.30 + 1,000 * 1.20 = 0.0006 + 0.0012
+    assert cost("standard", input_tokens=2_000, output_tokens=1_000, requests=1) == Decimal("0.0018")
+    # The override's priority multiplier: 0.4965 * 2; batch rates: 0.4965 * 0.5
+    assert cost("priority", 40_000, **big) == Decimal("0.993")
+    assert cost("batch", 40_000, **big) == Decimal("0.24825")
+    # Asked again after other rows, the first row's cost is unchanged.
+    assert cost("standard", 40_000, **big) == Decimal("0.4965")
+
+
 def test_missing_overrides_file_is_empty(tmp_path):
     assert load_overrides(tmp_path / "absent.yml") == []
     assert load_overrides(None) == []

@@ -32,6 +32,8 @@ from bot.types import Money, UTCDateTime, usd_to_nanos
 
 # Keys per `IN (…)` lookup on SQLite, below its limit on bound parameters.
 _LOOKUP_CHUNK = 500
+# Rows an import writes to a PostgreSQL table before its first ANALYZE of it.
+_FIRST_ANALYZE = 10_000
 # Key of the PostgreSQL advisory lock that imports hold until they commit.
 _IMPORT_LOCK = 0x636F_7374_626F_74  # "costbot" in ASCII
 
@@ -61,6 +63,8 @@ class TableWriter:
         self.duplicates_in_batch = 0
         self.staging: str | None = None
         self.locked = False
+        self.written = 0  # rows this writer has sent to PostgreSQL
+        self.analyze_at = _FIRST_ANALYZE
 
     def add(self, record: Record, batch_size: int) -> bool:
         """Buffer a record; return True when the batch is full and should be flushed."""
@@ -107,6 +111,7 @@ class TableWriter:
                     self._copy(cursor, self.table.name, new)
                 if replacing:
                     self._upsert_postgresql(cursor, replacing)
+                self._analyze_postgresql(cursor)
         finally:
             cursor.close()
         imported = len(self.pending) - len(stored)
@@ -200,6 +205,19 @@ class TableWriter:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_IMPORT_LOCK,))
             self.locked = True
 
+    def _analyze_postgresql(self, cursor) -> None:
+        """ANALYZE the table each time this import has doubled the rows it wrote (from 10,000).
+
+        Autovacuum cannot see rows of an open transaction, so without this the planner keeps
+        the statistics of the table before the import. For a table that was empty it then
+        expects a few rows, and the key lookup of each batch scans every row of the source
+        instead of probing the unique index. ANALYZE inside the transaction counts its rows.
+        """
+        self.written += len(self.pending)
+        if self.written >= self.analyze_at:
+            cursor.execute(f"ANALYZE {_quote(self.table.name)}")
+            self.analyze_at = 2 * self.written
+
     def _copy(self, cursor, table: str, rows: list[list[Any]]) -> None:
         names = ", ".join(_quote(name) for name in self.columns)
         with cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
@@ -220,8 +238,7 @@ class TableWriter:
         cursor.execute(f"TRUNCATE {_quote(self.staging)}")
 
     def _stored_postgresql(self, cursor) -> dict[tuple[str, str], int]:
-        # Looked up by key (an index scan) rather than joined with the staging table, whose
-        # missing statistics could lead the planner to scan the whole usage table per batch.
+        # Looked up by key (an index scan) rather than joined with a staging table.
         coverage = "bucket_seconds" if self.has_coverage else "0"
         by_source: dict[str, list[str]] = {}
         for source, natural_key in self.pending:

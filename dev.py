@@ -58,7 +58,10 @@ def main(argv: list[str]) -> int:
     _ensure_venv()
     command, rest = argv[0], argv[1:]
     if command == "test":
-        args = [str(BIN / "python"), "-m", "pytest", *rest]
+        # Two worker processes by default (pytest-xdist); each test module stays on one worker
+        # so its module-scoped fixtures (an imported example database, say) are built once.
+        parallel = [] if any(arg.startswith(("-n", "--numprocesses")) for arg in rest) else ["-n", "2", "--dist", "loadscope"]
+        args = [str(BIN / "python"), "-m", "pytest", *parallel, *rest]
     else:
         args = [str(BIN / "costbot"), "demo", *rest]
     return subprocess.run(args, cwd=ROOT).returncode

@@ -70,6 +70,12 @@ def postgresql_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def postgresql_admin_url(postgresql_url: str) -> str:
+    """The URL of the server's maintenance database, for tests that create databases of their own."""
+    return PG_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """An SQLite file migrated to head."""
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'costbot.db'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -53,12 +54,33 @@ def test_naive_time_rejected(session) -> None:
         session.commit()
 
 
-@pytest.mark.parametrize("database", ["sqlite"])
-def test_upgrade_and_downgrade_roundtrip(tmp_path, database) -> None:
-    url = f"sqlite:///{tmp_path / 'roundtrip.db'}"
+def _roundtrip(url: str) -> tuple[set[str], set[str]]:
     db.upgrade(url)
     tables_at_head = set(sa.inspect(db.get_engine(url)).get_table_names())
     db.downgrade(url, "base")
     tables_at_base = set(sa.inspect(db.get_engine(url)).get_table_names())
-    assert "llm_usage" in tables_at_head
+    return tables_at_head, tables_at_base
+
+
+def test_sqlite_upgrade_downgrade_roundtrip(tmp_path) -> None:
+    tables_at_head, tables_at_base = _roundtrip(f"sqlite:///{tmp_path / 'roundtrip.db'}")
+    assert tables_at_head == set(SQLModel.metadata.tables) | {"alembic_version"}
+    assert tables_at_base == {"alembic_version"}
+
+
+def test_postgresql_upgrade_downgrade_roundtrip(postgresql_admin_url: str) -> None:
+    # A second, empty database on the same server, so the shared test database stays at head.
+    admin = sa.create_engine(postgresql_admin_url, isolation_level="AUTOCOMMIT")
+    name = f"costbot_roundtrip_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = postgresql_admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        tables_at_head, tables_at_base = _roundtrip(url)
+    finally:
+        db.get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    assert tables_at_head == set(SQLModel.metadata.tables) | {"alembic_version"}
     assert tables_at_base == {"alembic_version"}

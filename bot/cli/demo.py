@@ -39,8 +39,8 @@ SAMPLE_QUESTIONS = (
     "idle gpu cost by host last week",
 )
 
-# Import order: files whose rows others refer to come first (FOCUS GPU rentals before the
-# GPU samples, so GPU cost is counted from the bill and not also from sample rates).
+# The example exports, by source. Order does not change totals: the query layer decides at
+# read time which of two overlapping sources counts (e.g. a FOCUS bill over GPU sample rates).
 EXAMPLE_FILES = (
     "openai/usage_completions.json",
     "openai/costs.json",

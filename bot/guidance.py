@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.rules.yamlfile import LineDict, LineList, YamlFileError, load_yaml
+from bot.yamlfile import LineDict, LineList, YamlFileError, load_yaml
 
 CATALOG_FILE = "guidance.yml"
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

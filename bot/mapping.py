@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode
 
 from bot.mapping_check import DIMENSION_ALIASES, ID_SECTIONS, SECTIONS, MappingChecker, scalar_text
+from bot.yamlfile import compose_yaml, syntax_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +140,9 @@ def parse_mapping(text: str, path: Path | str = "<mapping>") -> Mapping:
     """Validate mapping YAML `text`; `path` only names the file in error messages."""
     checker = MappingChecker(str(path))
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else "?"
+        line = syntax_error_line(exc) or "?"
         problem = getattr(exc, "problem", None) or str(exc)
         raise MappingError([f"{path}:{line}: yaml: {problem}: invalid YAML; fix the syntax"]) from None
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from bot.models.base import DIMENSIONS
+from bot.yamlfile import node_line
 
 # Sections whose entries map a source id to dimensions.
 ID_SECTIONS = ("projects", "api_keys", "teams")
@@ -57,7 +58,7 @@ class MappingChecker:
         return [text for _, text in sorted(self._errors, key=lambda error: error[0])]
 
     def fail(self, node: Node, key: str, value: Any, message: str) -> None:
-        line = node.start_mark.line + 1
+        line = node_line(node)
         self._errors.append((line, f"{self.path}:{line}: {key}: {value}: {message}"))
 
     def pairs(self, node: Node, key: str) -> list[tuple[ScalarNode, Node]]:

@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.models.base import DIMENSIONS
+from bot.yamlfile import compose_yaml, node_line, syntax_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +108,9 @@ def load_budgets(path: Path) -> BudgetSet:
 def parse_budgets(text: str, path: Path) -> BudgetSet:
     """Validate the YAML `text` of a budgets file; `path` only names the file in errors."""
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = compose_yaml(text, _LOADER)
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        line = syntax_error_line(exc) or 1
         raise BudgetFileError([f"{path}:{line}: invalid YAML: {exc.problem}"]) from None
 
     errors: list[str] = []
@@ -117,18 +118,18 @@ def parse_budgets(text: str, path: Path) -> BudgetSet:
     if root is None:
         raise BudgetFileError([f"{path}:1: the file is empty; it needs a top-level 'budgets:' list"])
     if not isinstance(root, MappingNode):
-        raise BudgetFileError([f"{path}:{_line(root)}: expected a mapping with a 'budgets:' list at the top"])
+        raise BudgetFileError([f"{path}:{node_line(root)}: expected a mapping with a 'budgets:' list at the top"])
 
     entries: SequenceNode | None = None
     for key_node, value_node in root.value:
         key = _scalar(key_node)
         if key != "budgets":
-            errors.append(f"{path}:{_line(key_node)}: unknown top-level key {key!r}; the only key is 'budgets'")
+            errors.append(f"{path}:{node_line(key_node)}: unknown top-level key {key!r}; the only key is 'budgets'")
             continue
         if isinstance(value_node, ScalarNode) and value_node.tag.endswith(":null"):
             entries = SequenceNode(tag="tag:yaml.org,2002:seq", value=[])
         elif not isinstance(value_node, SequenceNode):
-            errors.append(f"{path}:{_line(value_node)}: 'budgets' must be a list of budgets")
+            errors.append(f"{path}:{node_line(value_node)}: 'budgets' must be a list of budgets")
         else:
             entries = value_node
     if entries is None and not errors:
@@ -156,7 +157,7 @@ def parse_budgets(text: str, path: Path) -> BudgetSet:
 
 def _parse_budget(node: Node, index: int, path: Path, errors: list[str]) -> Budget | None:
     if not isinstance(node, MappingNode):
-        errors.append(f"{path}:{_line(node)}: budget #{index + 1}: expected a mapping of budget keys")
+        errors.append(f"{path}:{node_line(node)}: budget #{index + 1}: expected a mapping of budget keys")
         return None
 
     values: dict[str, Node] = {}
@@ -169,7 +170,7 @@ def _parse_budget(node: Node, index: int, path: Path, errors: list[str]) -> Budg
     count_before = len(errors)
 
     def fail(at: Node, message: str) -> None:
-        errors.append(f"{path}:{_line(at)}: budget {label}: {message}")
+        errors.append(f"{path}:{node_line(at)}: budget {label}: {message}")
 
     for key_node, _ in node.value:
         key = _scalar(key_node)
@@ -236,7 +237,7 @@ def _parse_budget(node: Node, index: int, path: Path, errors: list[str]) -> Budg
         forecast_alerts=forecast_alerts,
         channel=channel,
         kinds=kinds,
-        line=_line(node),
+        line=node_line(node),
     )
 
 
@@ -333,10 +334,6 @@ def _scalar(node: Node | None) -> str | None:
     if isinstance(node, ScalarNode) and not node.tag.endswith(":null"):
         return str(node.value)
     return None
-
-
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
 
 
 class BudgetRegistry:

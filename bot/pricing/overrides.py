@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from bot.pricing.catalog import Rates
+from bot.yamlfile import compose_yaml, node_line, syntax_error_line
 
 _PRICE_KEYS = ("input_mtok", "cached_input_mtok", "cache_write_mtok", "cache_write_1h_mtok", "output_mtok")
 _ALLOWED_KEYS = {"model", "provider", "effective_from", "effective_until", "priority_multiplier", *_PRICE_KEYS}
@@ -61,17 +62,16 @@ def load_overrides(path: Path | None) -> list[PriceOverride]:
         return []
     text = path.read_text(encoding="utf-8-sig")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
+        line = syntax_error_line(exc) or 1
         raise OverridesError(f"{path}:{line}: yaml: -: invalid YAML ({getattr(exc, 'problem', exc)})") from None
     if root is None:
         return []
     errors: list[str] = []
 
     def fail(node: yaml.Node, key: str, value: object, problem: str) -> None:
-        errors.append(f"{path}:{node.start_mark.line + 1}: {key}: {value!r}: {problem}")
+        errors.append(f"{path}:{node_line(node)}: {key}: {value!r}: {problem}")
 
     entries = _top_level_entries(root, fail)
     overrides = [override for node in entries if (override := _parse_entry(node, fail)) is not None]
@@ -165,7 +165,7 @@ def _parse_entry(node: yaml.MappingNode, fail) -> PriceOverride | None:
             output=numbers["output_mtok"],
         ),
         priority_multiplier=numbers["priority_multiplier"],
-        line=node.start_mark.line + 1,
+        line=node_line(node),
     )
 
 

@@ -25,7 +25,7 @@ from bot.rules.compile import CompiledRules
 from bot.rules.engine import RuleEngine
 from bot.rules.evaluate import draft, fact_values
 from bot.rules.metrics import MONEY, METRICS, Snapshot
-from bot.rules.yamlfile import LineDict, LineList, YamlFileError, load_yaml
+from bot.yamlfile import LineDict, LineList, YamlFileError, load_yaml
 
 CASE_KEYS = ("name", "rule", "scope", "facts", "expect", "recommendation_contains")
 FIXTURE_TIME = datetime(2026, 11, 20, tzinfo=timezone.utc)

@@ -22,7 +22,7 @@ from bot.rules.metrics import FLAG, METRICS, MONEY, NUMERIC_TYPES, RATIO, TEXT, 
 from bot.rules.model_classes import CLASSES_FILE, ModelClasses, ModelClassError, load_model_classes
 from bot.rules.schema import rule_schema
 from bot.rules.template import TEMPLATE_EXTRAS, TemplateError, check_spec, placeholders
-from bot.rules.yamlfile import LineDict, LineList, YamlFileError, load_yaml
+from bot.yamlfile import LineDict, LineList, YamlFileError, load_yaml
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.rules.yamlfile import LineDict, LineList, YamlFileError, load_yaml
+from bot.yamlfile import LineDict, LineList, YamlFileError, load_yaml
 
 CLASSES_FILE = "model_classes.yml"
 MODEL_CLASSES = ("premium", "mid", "economy")

@@ -1,8 +1,13 @@
-"""A YAML loader that remembers the line of every mapping, key and list item.
+"""YAML loading that keeps the line of every mapping, key and list item.
 
-Rule, guidance and model-class files are validated after loading, and every error has
-to name the line an admin should fix. `load_yaml` returns plain dicts and lists whose
-subclasses carry those lines.
+Every admin-edited YAML file (rules, guidance, model classes, mapping, budgets, price
+overrides) is validated after loading, and every error has to name the line an admin
+should fix. Two styles share this module:
+
+- `load_yaml` and `parse_yaml` return plain dicts and lists whose subclasses carry the
+  lines (`LineDict`, `LineList`).
+- `compose_yaml` returns PyYAML's node tree, for validators that need each scalar's text
+  as written and its tag; `node_line` and `syntax_error_line` give 1-based lines there.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, SequenceNode
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 
 class YamlFileError(Exception):
@@ -94,3 +99,23 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise YamlFileError(f"{path}:0: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
     return parse_yaml(text, str(path))
+
+
+def compose_yaml(text: str, loader: type = yaml.SafeLoader) -> Node | None:
+    """Parse YAML `text` into a node tree (None for an empty document).
+
+    Raises yaml.YAMLError on invalid syntax; callers format it with `syntax_error_line`
+    because each file type words its syntax errors its own way.
+    """
+    return yaml.compose(text, Loader=loader)
+
+
+def node_line(node: Node) -> int:
+    """Return the 1-based line a node starts on."""
+    return node.start_mark.line + 1
+
+
+def syntax_error_line(exc: yaml.YAMLError) -> int | None:
+    """Return the 1-based line of a YAML syntax error, or None when PyYAML gives no position."""
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark is not None else None

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 _WHITESPACE = " \t\r\n"
 _CHUNK = 1 << 20
-# Longest line, in characters, that `iter_buckets` decodes whole. A longer page (a large
+# Maximum length of a line, in characters, that `iter_buckets` decodes whole. A longer page (a large
 # export saved on one line) is walked bucket by bucket, so memory holds one bucket at a time.
 _LINE_LIMIT = 8 * _CHUNK
 

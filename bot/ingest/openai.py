@@ -147,8 +147,8 @@ def _common(rows: _Rows, bucket: TimedBucket, result: dict, kind: str) -> dict[s
 
 
 class _Rows:
-    """What building the rows of one parse needs: the pricer and the mapping, whose
-    dimensions of each (project, API key) pair are looked up once."""
+    """Per-parse state for building rows: the pricer, and the mapping's dimensions of each
+    (project, API key) pair, looked up once."""
 
     def __init__(self, context: ParseContext) -> None:
         self.context = context

@@ -97,8 +97,11 @@ class TableWriter:
             else:
                 self._lock_postgresql(cursor)
                 stored = self._stored_postgresql(cursor)
-            # Rows with a new key take the plain bulk insert; rows whose key is stored go
-            # through the upsert, which applies the replacement rule.
+            # Rows with a new key take the plain bulk insert, and rows whose key is stored go
+            # through the upsert, which applies the replacement rule. A key missing at the
+            # lookup is still missing at the insert: SQLite allows one writer at a time (this
+            # transaction holds the lock since its ImportRun insert), and PostgreSQL imports
+            # wait for each other in `_lock_postgresql`.
             new = [row for key, row in self.pending.items() if key not in stored]
             replacing = [row for key, row in self.pending.items() if key in stored] if stored else []
             if self.dialect == "sqlite":

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
 
+from bot.cli.options import parse_timestamp
 from bot.clock import FixedClock, SystemClock
 from bot.db import session_scope
 from bot.settings import get_settings
-
-
-def _parse_at(value: str | None):
-    if value is None:
-        return SystemClock()
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"invalid timestamp {value!r}; use RFC 3339, e.g. 2026-11-20T09:00:00Z") from None
-    if moment.tzinfo is None:
-        raise typer.BadParameter(f"timestamp {value!r} has no time zone; add Z or an offset such as +01:00")
-    return FixedClock(moment.astimezone(timezone.utc))
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +27,7 @@ def register(app: typer.Typer) -> None:
         """
         from bot.questions import answer_question
 
-        clock = _parse_at(at)
+        clock = FixedClock(parse_timestamp(at, "--at")) if at is not None else SystemClock()
         settings = get_settings()
         with session_scope() as session:
             answer = answer_question(session, question, settings=settings, clock=clock, chart=chart is not None)

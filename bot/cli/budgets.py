@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot import db
 from bot.budgets.blocks import pct, usd
 from bot.budgets.config import BudgetFileError, load_budgets
+from bot.cli.options import parse_timestamp
 from bot.models import BudgetAlert, BudgetSnooze
 from bot.settings import get_settings
 
@@ -20,12 +21,10 @@ def _parse_at(value: str | None) -> datetime:
     if value is None:
         return datetime.now(timezone.utc)
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"--at {value!r} is not an ISO 8601 timestamp; use e.g. 2026-11-20T00:00Z")
-    if moment.tzinfo is None:
-        _fail(f"--at {value!r} has no time zone; add Z or an offset such as +01:00")
-    return moment.astimezone(timezone.utc)
+        return parse_timestamp(value, "--at")
+    except typer.BadParameter as exc:
+        # These commands print `costbot: MESSAGE` and exit 2 instead of Typer's error box.
+        _fail(f"--at {exc.message}")
 
 
 def _fail(message: str) -> NoReturn:

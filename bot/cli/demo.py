@@ -19,6 +19,7 @@ import typer
 from sqlmodel import Session
 
 from bot import db
+from bot.cli.options import parse_timestamp
 from bot.clock import FixedClock
 from bot.settings import Settings, get_settings, load_settings
 
@@ -155,13 +156,7 @@ def register(app: typer.Typer) -> None:
             run_socket_mode(settings)
             return
 
-        try:
-            moment = datetime.fromisoformat(at)
-        except ValueError:
-            raise typer.BadParameter(f"{at!r} is not an ISO 8601 time; use e.g. 2026-11-20T00:00Z", param_hint="--at") from None
-        if moment.tzinfo is None:
-            raise typer.BadParameter(f"{at!r} has no time zone; add Z or an offset", param_hint="--at")
-        moment = moment.astimezone(timezone.utc)
+        moment = parse_timestamp(at, "--at")
 
         started = time.monotonic()
         settings = _demo_settings(examples)

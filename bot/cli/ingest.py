@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import typer
 from sqlmodel import Session
 
 from bot import db
+from bot.cli.options import parse_day
 from bot.settings import get_settings
 
 # Errors printed per file before the rest are cut off; the import stops reading there too.
@@ -35,15 +35,6 @@ def _load_pricer(settings):
     except OverridesError as exc:
         typer.echo(f"costbot: invalid price overrides file:\n{exc}", err=True)
         raise typer.Exit(2) from None
-
-
-def _parse_day(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -147,8 +138,10 @@ def register(app: typer.Typer) -> None:
         """
         from bot.pricing.reports import reconcile
 
+        start_day = parse_day(start, "--start") if start is not None else None
+        end_day = parse_day(end, "--end") if end is not None else None
         with Session(db.get_engine(get_settings().database_url)) as session:
-            rows = reconcile(session, start=_parse_day(start, "--start"), end=_parse_day(end, "--end"), providers=provider)
+            rows = reconcile(session, start=start_day, end=end_day, providers=provider)
         if not rows:
             typer.echo("no reported costs in this period; import an OpenAI Costs API or Anthropic cost report export")
             return

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import typer
 
+from bot.cli.options import parse_day, parse_timestamp
 from bot.clock import SystemClock
 from bot.settings import get_settings
 
 DOCS_PATH = Path(__file__).resolve().parent.parent.parent / "docs" / "rules.md"
-
-
-def _parse_time(value: str, option: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO timestamp; use e.g. 2026-11-20T00:00Z", param_hint=option) from None
-    if parsed.tzinfo is None:
-        raise typer.BadParameter(f"{value!r} has no time zone; add Z or +00:00", param_hint=option)
-    return parsed.astimezone(timezone.utc)
-
-
-def _parse_date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
 
 
 def _engine_or_exit():
@@ -98,7 +82,7 @@ def register(app: typer.Typer) -> None:
         from bot.db import get_engine, session_scope
         from bot.rules.runner import run_rules
 
-        when = _parse_time(at, "--at") if at else None
+        when = parse_timestamp(at, "--at") if at else None
         _engine_or_exit()
         with session_scope(get_engine(get_settings().database_url)) as session:
             report = run_rules(session, settings=get_settings(), clock=SystemClock(), dry_run=dry_run, at=when)
@@ -124,7 +108,7 @@ def register(app: typer.Typer) -> None:
         from bot.rules.evaluate import evaluate
         from bot.rules.runner import load_mapping_or_empty
 
-        first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+        first, last = parse_day(start, "--from"), parse_day(end, "--to")
         if last < first:
             raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
         engine = _engine_or_exit()
@@ -178,7 +162,7 @@ def register(app: typer.Typer) -> None:
         if not rule.enabled:
             typer.echo("disabled (enabled: false)")
             return
-        when = _parse_time(at, "--at") if at else SystemClock().now()
+        when = parse_timestamp(at, "--at") if at else SystemClock().now()
         fields = list(dict.fromkeys(item.field for item in comparisons(match_condition(rule, "")) if item.field != "q"))
         with session_scope(get_engine(get_settings().database_url)) as session:
             evaluation = evaluate(session, engine.current, engine, at=when, mapping=load_mapping_or_empty(get_settings()), rule_ids={rule.id})

@@ -17,7 +17,7 @@ from bot.ingest.loader import import_file
 from bot.models.usage import ImportRun, LlmUsage
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "formats"
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "formats"
 CSV_LINES = (FIXTURES / "litellm_spend_logs.csv").read_text().splitlines()
 HEADER = CSV_LINES[0]
 ROW = CSV_LINES[2]  # chatcmpl-9f1c2d02: claude-haiku-4-5, spend 0.0031, 2000 prompt and 220 completion tokens

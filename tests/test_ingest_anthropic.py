@@ -13,8 +13,8 @@ from bot.ingest.loader import import_file
 from bot.models.usage import LlmUsage, ReportedCost, ToolUsage
 from bot.pricing import Pricer
 
-# The sample exports live in shared/formats/, beside the repository (here and in CI).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "formats" / "anthropic"
+# The published sample exports, bundled under tests/fixtures/formats/ (sources in its README).
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "formats" / "anthropic"
 USAGE = SAMPLES / "usage_report_messages.docs_example.json"
 COSTS = SAMPLES / "cost_report.docs_example.json"
 

@@ -18,8 +18,8 @@ from bot.ingest.loader import import_file
 from bot.mapping import Mapping, load_mapping
 from bot.models.usage import CloudCost
 
-# The sample exports live in shared/formats/, beside the repository (here and in CI).
-FOCUS = Path(__file__).resolve().parents[2] / "shared" / "formats" / "focus"
+# The published sample exports, bundled under tests/fixtures/formats/ (sources in its README).
+FOCUS = Path(__file__).resolve().parent / "fixtures" / "formats" / "focus"
 MAPPING = load_mapping(Path(__file__).parent / "fixtures" / "mapping.yml")
 CLOCK = FixedClock(datetime(2026, 12, 1, tzinfo=timezone.utc))
 UTC = timezone.utc

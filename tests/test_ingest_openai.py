@@ -15,8 +15,8 @@ from bot.ingest.loader import import_file
 from bot.models.usage import LlmUsage, ReportedCost, ToolUsage
 from bot.pricing import Pricer
 
-# The sample exports live in shared/formats/, beside the repository (here and in CI).
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "formats" / "openai"
+# The published sample exports, bundled under tests/fixtures/formats/ (sources in its README).
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "formats" / "openai"
 
 NOV_1_2024 = datetime(2024, 11, 1, tzinfo=timezone.utc)  # start_time 1730419200 of every sample
 

@@ -14,7 +14,7 @@ from bot.ingest.loader import import_file
 from bot.pricing import Pricer
 from bot.pricing.reports import missing_prices, reconcile, unpriced_tool_rows
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "formats"
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "formats"
 
 
 def _usage_page(path: Path, model: str, input_tokens: int, output_tokens: int) -> Path:

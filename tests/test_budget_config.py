@@ -194,3 +194,20 @@ def test_cli_validate_reports_errors(tmp_path):
     )
     assert good.exit_code == 0
     assert good.stdout == f"{EXAMPLE}: 4 budgets, valid\n"
+
+
+def test_registry_missing_file_means_no_budgets(tmp_path) -> None:
+    registry = BudgetRegistry(tmp_path / "budgets.yml")
+    budgets = registry.budgets()
+    assert len(budgets.budgets) == 0
+    assert registry.last_error is None
+
+
+def test_registry_keeps_last_good_when_file_removed(tmp_path) -> None:
+    path = tmp_path / "budgets.yml"
+    path.write_text("budgets:\n  - name: all-monthly\n    period: monthly\n    amount_usd: '100'\n    owner: U0OWNER01\n")
+    registry = BudgetRegistry(path)
+    assert [budget.name for budget in registry.budgets().budgets] == ["all-monthly"]
+    path.unlink()
+    assert [budget.name for budget in registry.budgets().budgets] == ["all-monthly"]
+    assert "budgets file not found; the last good budgets stay in force" in str(registry.last_error)

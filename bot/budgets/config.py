@@ -348,10 +348,20 @@ class BudgetRegistry:
     def budgets(self) -> BudgetSet:
         """Return the budgets in force, rereading the file when its contents changed.
 
-        Raises BudgetFileError only while no valid file has ever been loaded.
+        A missing file means no budgets, until a file has been loaded once. Raises
+        BudgetFileError only while no valid file has ever been loaded.
         """
         try:
             text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if self.current is None:
+                # No budgets file yet is a normal state of a new install: no budgets are in force.
+                if self._seen_digest != "missing":
+                    logger.info("no budgets file at path=%s; no budgets in force", self.path)
+                    self._seen_digest = "missing"
+                return BudgetSet(path=self.path)
+            error = BudgetFileError([f"{self.path}: budgets file not found; the last good budgets stay in force"])
+            return self._keep_last_good(error, digest=None)
         except OSError as exc:
             error = BudgetFileError([f"{self.path}: cannot read the budgets file: {exc.strerror}"])
             return self._keep_last_good(error, digest=None)

@@ -61,9 +61,9 @@ TOKENS_HEADLINE = "{scope} made {requests} requests {period}: {input} input toke
 BUDGETS_UNAVAILABLE = "Budgets are not set up in this installation."
 
 FOLLOW_UPS = {
-    "spend": ("spend by team {period}", "why did spend go up {period}"),
-    "top": ("why did spend go up {period}", "cost per success by workflow {period}"),
-    "compare": ("top 5 features by spend {period}", "spend by day {period}"),
+    "spend": ("spend by team {period}", "why did spend go up {period}", "top 5 features by spend {period}"),
+    "top": ("why did spend go up {period}", "cost per success by workflow {period}", "spend by team {period}"),
+    "compare": ("top 5 features by spend {period}", "spend by day {period}", "spend by team {period}"),
     "cost_per_success": ("retry overhead {period}", "spend by feature {period}"),
     "retries": ("cost per success by workflow {period}", "spend by model {period}"),
     "tiers": ("spend by feature {period}", "spend by model {period}"),

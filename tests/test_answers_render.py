@@ -130,3 +130,10 @@ def test_bar_chart_is_png():
     png = bar_chart([("2026-11-10", Decimal("197.25")), ("2026-11-11", Decimal("9.05"))], title="Spend by day")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(png) > 1000
+
+
+def test_follow_ups_skip_the_question_asked(session):
+    fx.load(session)
+    settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
+    answer = answer_question(session, "Spend by team last week?", settings=settings, clock=FixedClock(fx.NOW))
+    assert answer.follow_ups == ["why did spend go up last week", "top 5 features by spend last week"]

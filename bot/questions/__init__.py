@@ -74,7 +74,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
     elif query.intent == "help":
         presentation, follow_ups = _help(query, vocabulary, today, freshness is None)
     elif query.intent == "budgets":
-        presentation, follow_ups = None, list(_follow_ups("budgets", query))
+        presentation, follow_ups = None, _follow_ups("budgets", query, question)
         text, blocks = _budgets(session, settings, clock)
         data["result"] = {"text": text}
         logger.info("question answered intent=budgets ms=%.0f", (time.perf_counter() - began) * 1000)
@@ -82,7 +82,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
     else:
         presentation, result, points = _run(session, query, settings, today)
         data["result"] = answering.jsonable(result)
-        follow_ups = _follow_ups(query.intent, query)
+        follow_ups = _follow_ups(query.intent, query, question)
 
     if query.period is not None and query.intent != "help":
         presentation.scope.insert(0, messages.STATED_SCOPE.format(
@@ -126,11 +126,14 @@ def _run(session: Session, query: Query, settings, today: date):
     return handler(session, query, tz=tz, period_text=period_text)
 
 
-def _follow_ups(intent: str, query: Query) -> list[str]:
+def _follow_ups(intent: str, query: Query, question: str) -> list[str]:
+    """Suggest two next questions for the same period, leaving out the one just asked."""
     period = query.period.label if query.period is not None and not query.period.label.startswith("since") else "last month"
     if query.period is not None and query.period.label[:1].isupper():
         period = f"in {query.period.label}"
-    return [template.format(period=period) for template in messages.FOLLOW_UPS.get(intent, ())][:2]
+    asked = " ".join(question.lower().split()).rstrip("?")
+    suggestions = [template.format(period=period) for template in messages.FOLLOW_UPS.get(intent, ())]
+    return [suggestion for suggestion in suggestions if suggestion.lower() != asked][:2]
 
 
 def _did_you_mean(query: Query) -> tuple[Presentation, list[str]]:

@@ -54,4 +54,23 @@ for _module_name in COMMAND_MODULES:
 
 def main() -> None:
     """Entry point of the `costbot` console script."""
-    app()
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        app()
+    except (OperationalError, ProgrammingError) as exc:
+        # Most often a database that was never migrated; the full error goes to the log.
+        logging.getLogger(__name__).debug("database error", exc_info=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        typer.echo(
+            f"costbot: database error: {reason}\n"
+            f"If tables are missing, run `costbot db upgrade` first (DATABASE_URL={_safe_url()}).",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)

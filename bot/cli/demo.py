@@ -103,7 +103,8 @@ def _check_budgets(settings: Settings, session: Session, at: datetime) -> None:
 
     budgets = load_budgets(settings.budgets_file)
     report = run_check(session, budgets, now=at, tz=settings.tz, guidance_base_url=settings.guidance_base_url)
-    typer.echo(f"{len(report.statuses)} budgets checked, {len(report.sent)} new alerts queued")
+    queued = len(report.sent)
+    typer.echo(f"{len(report.statuses)} budgets checked, {queued} new {'alert' if queued == 1 else 'alerts'} queued")
 
 
 def _run_rules(settings: Settings, session: Session, at: datetime) -> None:

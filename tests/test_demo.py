@@ -43,8 +43,8 @@ def test_demo_posts_budget_forecast_alert(demo_runs) -> None:
     output = demo_runs[0]
     # Planted: 70% spent and a 115% forecast on a $12,000 budget; the examples give 71% and 116%.
     assert "--- message to U0SEARCH1 ---" in output
-    assert f"Budget {cases.BUDGET_NAME} crossed 50%: $8,462.56 of $12,000.00 (71%) used" in output
-    assert "forecast past 100%: $13,944.36 (116%)" in output
+    assert f"== Budget {cases.BUDGET_NAME}: 50% crossed, forecast past 100% ==" in output
+    assert "*Spent* $8,462.56 of $12,000.00 | *Share used* 71% | *Forecast at reset* $13,944.36 (116%)" in output
 
 
 def test_demo_names_every_planted_case(demo_runs) -> None:

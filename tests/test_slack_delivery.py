@@ -284,7 +284,7 @@ def test_oversized_message_fitted(session, fake, sender):
     assert all(len(block["text"]["text"]) <= 3000 for block in posted[:-1])
 
 
-def test_console_sender_prints_text_and_blocks(session):
+def test_console_sender_prints_blocks_not_fallback(session):
     stream = io.StringIO()
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Budget search-monthly at 80%"}},
@@ -296,14 +296,23 @@ def test_console_sender_prints_text_and_blocks(session):
     report = deliver_pending(session, ConsoleSender(stream), FixedClock(START))
 
     assert report.sent == 1
+    # The fallback text ("message alert:console") is what Slack shows in notifications only.
     assert stream.getvalue() == (
         "--- message to C0ALERTS ---\n"
-        "message alert:console\n"
         "== Budget search-monthly at 80% ==\n"
         "Spent $9,600 of $12,000\n"
         "  [Acknowledge]\n"
     )
     assert _row(session, "alert:console").slack_ts == "console.1"
+
+
+def test_console_sender_prints_text_without_blocks(session):
+    stream = io.StringIO()
+    _enqueue(session, "digest:console")
+
+    deliver_pending(session, ConsoleSender(stream), FixedClock(START))
+
+    assert stream.getvalue() == "--- message to C0ALERTS ---\nmessage digest:console\n"
 
 
 def test_make_sender_without_token_prints():

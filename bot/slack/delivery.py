@@ -86,7 +86,7 @@ class Sender(Protocol):
 
 
 class ConsoleSender:
-    """Prints each message (text and a plain-text rendering of its blocks) instead of posting it."""
+    """Prints each message (a plain-text rendering of its blocks, else its text) instead of posting it."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
@@ -99,9 +99,8 @@ class ConsoleSender:
         text, blocks = fit_message(text, blocks)
         self._count += 1
         where = f"{channel} (thread {thread_ts})" if thread_ts else channel
-        lines = [f"--- message to {where} ---", text]
-        if blocks:
-            lines.append(render_blocks(blocks))
+        # Slack shows the text only in notifications when blocks are present, so print one of the two.
+        lines = [f"--- message to {where} ---", render_blocks(blocks) if blocks else text]
         self._write("\n".join(lines))
         return f"console.{self._count}"
 

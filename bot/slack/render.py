@@ -24,7 +24,7 @@ def render_block(block: dict[str, Any]) -> str:
         lines = []
         if block.get("text"):
             lines.append(_text_of(block["text"]))
-        fields = [_text_of(field) for field in block.get("fields", [])]
+        fields = [" ".join(_text_of(field).split("\n")) for field in block.get("fields", [])]
         if fields:
             lines.append("  " + " | ".join(fields))
         accessory = block.get("accessory")

@@ -132,9 +132,9 @@ GOOD_OUTCOME = "2026-11-18,triage,10,1,0,5,2.50\n"
 def outcome_bad_cases() -> list[tuple[str, str, str]]:
     return [
         ("negative", "2026-11-19,triage,-3,1,0,5,2.50", "succeeded: '-3': negative value; expected zero or more"),
-        ("fraction", "2026-11-19,triage,2.5,1,0,5,2.50", "succeeded: '2.5': not a whole number"),
+        ("fraction", "2026-11-19,triage,2.5,1,0,5,2.50", "succeeded: '2.5': not a whole number; write digits only, such as 12"),
         ("words", "2026-11-19,triage,ten,1,0,5,2.50",
-         "succeeded: 'ten': not a number; write digits with a dot for decimals, such as 12.50"),
+         "succeeded: 'ten': not a whole number; write digits only, such as 12"),
         ("null", "2026-11-19,triage,null,1,0,5,2.50", "succeeded: 'null': missing value"),
         ("no_workflow", "2026-11-19,,10,1,0,5,2.50", "workflow: '': missing value"),
         ("naive_time", "2026-11-19 10:00:00,triage,10,1,0,5,2.50",

@@ -187,10 +187,18 @@ def parse_money(text: str, *, allow_negative: bool = False) -> Decimal:
 
 def parse_count(text: str) -> int:
     """Parse a whole number of zero or more (`12`, or `12.0` as spreadsheets write it)."""
-    number = parse_decimal(text)
+    try:
+        number = parse_decimal(text)
+    except ValueProblem as problem:
+        if str(problem).startswith("not a number"):
+            raise ValueProblem(WHOLE_NUMBER_FIX) from None
+        raise
     if number != number.to_integral_value():
-        raise ValueProblem("not a whole number")
+        raise ValueProblem(WHOLE_NUMBER_FIX)
     return int(number)
+
+
+WHOLE_NUMBER_FIX = "not a whole number; write digits only, such as 12"
 
 
 def parse_utc_time(text: str, *, naive_is_utc: bool, date_only_ok: bool = True) -> tuple[datetime, bool]:

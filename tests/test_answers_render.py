@@ -77,7 +77,7 @@ def test_unparseable_question_gets_help(session):
     settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
     answer = answer_question(session, "what's the weather like", settings=settings, clock=FixedClock(fx.NOW))
     assert answer.data["query"] == {"intent": "help"}
-    assert answer.text.startswith("I could not read that as a cost question (no cost question recognised).")
+    assert answer.text.startswith("I could not read that as a cost question (it names no period, cost, team or other word I know).")
     # examples are filled with stored values: the first team and feature in sorted order
     assert "how much did team data spend in November" in answer.text
     assert "retry overhead for doc-extraction last 14 days" in answer.text

@@ -141,7 +141,7 @@ def test_cli_check_dry_run_and_list(engine, session, tmp_path, monkeypatch, db_u
     assert dry.stdout.splitlines()[1] == "  covers actual 50%, forecast 100%"
     assert listed.exit_code == 0
     assert "search-monthly (team search, monthly, owner U0SEARCH1): $10,000.00 of $12,000.00 (83%)" in listed.stdout
-    assert ("drivers: feature semantic-search $10,000.00; alerts this period: actual 50% (covered by 80%), "
-            "actual 80%, forecast 100% (covered by 80%)") in listed.stdout
+    assert ("drivers: feature semantic-search $10,000.00; alerts this period: actual 50% (in the 80% alert), "
+            "actual 80%, forecast 100% (in the 80% alert)") in listed.stdout
     assert naive.exit_code == 2
     assert naive.stderr == "costbot: --at '2026-11-03T00:00' has no time zone; add Z or an offset such as +01:00\n"

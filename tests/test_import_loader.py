@@ -208,7 +208,7 @@ def test_cli_prints_errors_and_summary(cli_env, engine, tmp_path):
     result = CliRunner().invoke(app, ["import", str(good), str(bad)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert f"{good}: anthropic_costs: read 1 rows, imported 1, duplicate 0, rejected 0" in result.stdout
+    assert f"{good}: anthropic_costs: read 1 row, imported 1, duplicate 0, rejected 0" in result.stdout
     assert f"{bad}:2: spend: 'null': missing; expected a decimal number" in result.stderr
     assert f"{bad}: nothing imported; fix the rows above or rerun with --skip-bad-rows" in result.stderr
     with engine.connect() as connection:  # the command wrote to the configured database
@@ -217,4 +217,4 @@ def test_cli_prints_errors_and_summary(cli_env, engine, tmp_path):
 
     result = CliRunner().invoke(app, ["import", "--skip-bad-rows", str(bad)])
     assert result.exit_code == 0
-    assert f"{bad}: litellm_csv: read 1 rows, imported 0, duplicate 0, rejected 1 (rejected rows in {bad}.rejects.csv)" in result.stdout
+    assert f"{bad}: litellm_csv: read 1 row, imported 0, duplicate 0, rejected 1 (rejected rows in {bad}.rejects.csv)" in result.stdout

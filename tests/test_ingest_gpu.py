@@ -456,7 +456,7 @@ def test_cli_gpu_options(engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.
         settings_module.get_settings.cache_clear()
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"{path}: nvidia_smi: read 1 rows, imported 1, duplicate 0, rejected 0"]
+    assert result.stdout.splitlines() == [f"{path}: nvidia_smi: read 1 row, imported 1, duplicate 0, rejected 0"]
     assert result.stderr.splitlines() == [
         f"warning: {path}: 1 sample(s) had no following sample of the same GPU; each counts as 60 s; "
         "pass --interval-seconds to set it"

@@ -100,3 +100,17 @@ def test_cli_tables(engine, db_url, tmp_path, monkeypatch):
         assert "'1/11/24' is not a date; use YYYY-MM-DD" in result.output
     finally:
         settings.get_settings.cache_clear()
+
+
+def test_cli_rejects_end_before_start(tmp_path, monkeypatch):
+    from bot import settings
+    from bot.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    settings.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["reconcile", "--start", "2026-11-20", "--end", "2026-11-18"])
+    finally:
+        settings.get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "2026-11-18 is not after --start 2026-11-20" in " ".join(result.output.split())

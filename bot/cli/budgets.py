@@ -47,7 +47,7 @@ def _alerts_this_period(session: Session, statuses) -> dict[str, list[str]]:
     query = select(BudgetAlert).where(BudgetAlert.period_start.in_(set(starts.values()))).order_by(BudgetAlert.threshold_pct)
     for alert in session.exec(query):
         if starts.get(alert.budget_name) == alert.period_start:
-            covered = f" (covered by {alert.covered_by_pct}%)" if alert.covered_by_pct else ""
+            covered = f" (in the {alert.covered_by_pct}% alert)" if alert.covered_by_pct else ""
             sent.setdefault(alert.budget_name, []).append(f"{alert.kind} {alert.threshold_pct}%{covered}")
     return sent
 

@@ -140,6 +140,8 @@ def register(app: typer.Typer) -> None:
 
         start_day = parse_day(start, "--start") if start is not None else None
         end_day = parse_day(end, "--end") if end is not None else None
+        if start_day is not None and end_day is not None and end_day <= start_day:
+            raise typer.BadParameter(f"{end} is not after --start {start}; --end is the day after the last", param_hint="--end")
         with Session(db.get_engine(get_settings().database_url)) as session:
             rows = reconcile(session, start=start_day, end=end_day, providers=provider)
         if not rows:

@@ -69,7 +69,8 @@ class ImportSummary:
 
     def line(self) -> str:
         text = (
-            f"{self.path}: {self.format}: read {self.rows_read} rows, imported {self.rows_imported}, "
+            f"{self.path}: {self.format}: read {self.rows_read} {'row' if self.rows_read == 1 else 'rows'}, "
+            f"imported {self.rows_imported}, "
             f"duplicate {self.rows_duplicate}, rejected {self.rows_rejected}"
         )
         if self.rejects_path is not None:

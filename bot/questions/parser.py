@@ -254,7 +254,7 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
             query.notes.append(f"Ignored the word “{word}”, which matches no stored team, feature, model or other value.")
 
     if intent is None and not query.filters and period is None and not query.suggestions:
-        return Query("help", problem="no cost question recognised")
+        return Query("help", problem="it names no period, cost, team or other word I know")
     if intent is None and not query.suggestions:
         query.notes.append("No question word found, so this shows spend.")
     _apply_defaults(query, today, tz_name)

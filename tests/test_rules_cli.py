@@ -98,6 +98,10 @@ def test_run_explain_backtest(rules_dir: Path, db_url: str, session, monkeypatch
     assert result.exit_code == 2
     assert "unknown rule 'no-such-rule'" in result.stderr
 
+    result = invoke("explain", "idle-rented-gpu")
+    assert result.exit_code == 2
+    assert "unknown rule 'idle-rented-gpu'; did you mean 'idle-rented-gpus'?" in result.stderr
+
 
 def test_run_rejects_naive_time(rules_dir: Path):
     result = invoke("run", "--dry-run", "--at", "2026-11-20T00:00")

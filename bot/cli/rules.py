@@ -152,8 +152,12 @@ def register(app: typer.Typer) -> None:
         engine = _engine_or_exit()
         rule = engine.current.rule(rule_id)
         if rule is None:
-            known = ", ".join(item.id for item in engine.current.loaded.rules)
-            typer.echo(f"costbot: unknown rule {rule_id!r}; rules: {known}", err=True)
+            import difflib
+
+            ids = [item.id for item in engine.current.loaded.rules]
+            close = difflib.get_close_matches(rule_id, ids, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            typer.echo(f"costbot: unknown rule {rule_id!r}; {hint}rules: {', '.join(ids)}", err=True)
             raise typer.Exit(2)
         typer.echo(f"{rule.id} ({rule.where}): {rule.description}")
         baseline = f", baseline {rule.baseline_days} days before it" if rule.baseline_days else ""

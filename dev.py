@@ -46,9 +46,17 @@ def _ensure_venv() -> None:
         return
     print("dev.py: installing costbot and its dependencies into .venv (takes a minute the first time)", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "--editable", f"{ROOT}[test]"], check=True, cwd=ROOT)
+    _quiet_unless_failed([*pip, "--upgrade", "pip"])
+    _quiet_unless_failed([*pip, "--editable", f"{ROOT}[test]"])
     STAMP.write_text(wanted)
+
+
+def _quiet_unless_failed(command: list[str]) -> None:
+    """Run an install step; show its output (warnings included) only when it fails."""
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        sys.exit(f"dev.py: {' '.join(command[2:5])} failed with exit status {result.returncode}")
 
 
 def main(argv: list[str]) -> int:

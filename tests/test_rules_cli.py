@@ -84,7 +84,7 @@ def test_run_explain_backtest(rules_dir: Path, db_url: str, session, monkeypatch
     result = invoke("explain", "idle-rented-gpus", "--at", "2026-11-20T00:00Z")
     assert result.exit_code == 0, result.stderr
     assert "fires when: utilization_pct < 30 and spend >= $200" in result.stdout
-    assert "  MATCH host=h100-idle-01: cost_usd=1155.840000000, utilization_pct=10.0" in result.stdout
+    assert "  MATCH host=h100-idle-01: cost_usd=$1,155.84, utilization_pct=10" in result.stdout
 
     # Samples start on 2026-11-10, so on 2026-11-12 the window contains 48 h x $6.88 = $330 (over $200).
     # The 7-day cooldown keeps the next days quiet until 2026-11-19.

@@ -26,6 +26,20 @@ def _engine_or_exit():
     return engine
 
 
+def _explain_value(value, field_type: str | None) -> str:
+    """Format a metric value for `rules explain`: dollars and cents for money, three significant digits for numbers."""
+    from decimal import Decimal
+
+    from bot.rules.metrics import MONEY
+    from bot.rules.template import format_value
+
+    if field_type == MONEY and value is not None:
+        return f"${Decimal(str(value)):,.2f}"
+    if isinstance(value, float):
+        return format(value, ".3g")
+    return format_value(value, "")
+
+
 def register(app: typer.Typer) -> None:
     rules_app = typer.Typer(help="Validate, test, run, backtest and explain rule files.", no_args_is_help=True)
 
@@ -171,11 +185,14 @@ def register(app: typer.Typer) -> None:
         with session_scope(get_engine(get_settings().database_url)) as session:
             evaluation = evaluate(session, engine.current, engine, at=when, mapping=load_mapping_or_empty(get_settings()), rule_ids={rule.id})
         matched = {draft.scope_key for draft in evaluation.drafts}
+        from bot.rules.metrics import METRICS
+
+        field_types = {field.name: field.type for field in METRICS[rule.metric].fields}
         snapshots = evaluation.snapshots.get(engine.current.rule_query[rule.id], [])
         typer.echo(f"{len(snapshots)} scopes at {when.isoformat()}, {len(matched)} match:")
         for snapshot in sorted(snapshots, key=lambda item: item.scope_key):
             mark = "MATCH" if snapshot.scope_key in matched else "-"
-            shown = ", ".join(f"{name}={format_value(snapshot.values.get(name), '')}" for name in fields)
+            shown = ", ".join(f"{name}={_explain_value(snapshot.values.get(name), field_types.get(name))}" for name in fields)
             typer.echo(f"  {mark:5} {snapshot.scope_key}: {shown}")
         for error in evaluation.errors:
             typer.echo(f"skipped: {error}", err=True)

@@ -8,6 +8,8 @@ enqueued again, which is what keeps an alert or finding from being posted twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +19,22 @@ from sqlmodel import Session, select
 from bot.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to queue: its idempotency key, kind, destination and content."""
+
+    key: str
+    kind: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+
+
+# Rows per multi-row INSERT: 10 columns x 1,000 rows stays under SQLite's 32,766 bound parameters.
+ENQUEUE_CHUNK = 1000
 
 
 def enqueue(
@@ -35,30 +53,47 @@ def enqueue(
     The insert skips on a key conflict inside the caller's transaction, so two processes
     enqueueing the same key at once leave one row.
     """
-    values = dict(
-        idempotency_key=key,
-        kind=kind,
-        channel=channel,
-        text=text,
-        blocks=blocks,
-        thread_ts=thread_ts,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
+    message = Message(key=key, kind=kind, channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+    created = key in enqueue_many(session, [message], now=now)
+    logger.info("outbox enqueue key=%s kind=%s channel=%s created=%s", key, kind, channel, created)
+    return created
+
+
+def enqueue_many(session: Session, messages: Sequence[Message], *, now: datetime) -> set[str]:
+    """Queue messages with multi-row inserts in the caller's transaction; return the keys queued now.
+
+    A key that is already in the table is skipped, as in `enqueue`.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.id)
-    )
-    # RETURNING, not rowcount: rowcount is -1 on PostgreSQL (psycopg 3, SQLAlchemy 2.1)
-    # for an INSERT that returns rows, which made every new message look like a duplicate.
-    created = session.execute(statement).first() is not None
-    logger.info("outbox enqueue key=%s kind=%s channel=%s created=%s", key, kind, channel, created)
+    rows = [
+        dict(
+            idempotency_key=message.key,
+            kind=message.kind,
+            channel=message.channel,
+            text=message.text,
+            blocks=message.blocks,
+            thread_ts=message.thread_ts,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for message in messages
+    ]
+    created: set[str] = set()
+    for offset in range(0, len(rows), ENQUEUE_CHUNK):
+        statement = (
+            insert(OutboxMessage)
+            .values(rows[offset:offset + ENQUEUE_CHUNK])
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessage.idempotency_key)
+        )
+        # RETURNING, not rowcount: rowcount is -1 on PostgreSQL (psycopg 3, SQLAlchemy 2.1)
+        # for an INSERT that returns rows, which made every new message look like a duplicate.
+        created.update(session.execute(statement).scalars())
+    if len(messages) > 1:
+        logger.info("outbox enqueue messages=%d created=%d", len(messages), len(created))
     return created
 
 

@@ -294,3 +294,53 @@ def test_two_workers_racing_send_one_alert(engine, session):
     assert sorted(len(report.sent) for report in reports) == [0, 1]
     assert _alerts(session) == [("2026-11-01", 50, "actual", 80), ("2026-11-01", 80, "actual", None)]
     assert [message.channel for message in _outbox(session)] == ["U0SEARCH1", "C0SEARCHCOST"]
+
+
+def _many_budgets(count: int):
+    # One budget per team, each crossing 50% and (covered) nothing else: $600 of $1,000.
+    items = "".join(
+        f"""  - name: team-{index}
+    scope: {{team: [team-{index}]}}
+    period: monthly
+    amount_usd: "1000"
+    owner: U0OWNER{index:03d}
+"""
+        for index in range(count)
+    )
+    return parse_budgets("budgets:\n" + items, Path("budgets.yml"))
+
+
+def _statements_of_check(session, budgets, now) -> tuple[int, int]:
+    from sqlalchemy import event
+
+    counter = {"statements": 0}
+
+    def count(*_args, **_kwargs):
+        counter["statements"] += 1
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = _check(session, budgets, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return counter["statements"], len(report.sent)
+
+
+def test_recording_alerts_batches_statements(session):
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    for index in range(60):
+        _llm(session, datetime(2026, 11, 5, tzinfo=UTC), "600", team=f"team-{index}", feature=f"feature-{index}")
+    session.commit()
+
+    few_statements, few_sent = _statements_of_check(session, _many_budgets(6), now)
+    session.execute(BudgetAlert.__table__.delete())
+    session.execute(OutboxMessage.__table__.delete())
+    session.commit()
+    many_statements, many_sent = _statements_of_check(session, _many_budgets(60), now)
+
+    assert few_sent == 6
+    assert many_sent == 60
+    # Ten times the alerts, the same statements: alert rows and messages go in multi-row inserts.
+    assert many_statements == few_statements
+    assert len(_outbox(session)) == 60

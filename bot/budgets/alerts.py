@@ -131,7 +131,8 @@ def run_check(
     """Check every budget at `now` and record and queue the alerts that are due.
 
     With `dry_run`, nothing is written: the report lists the alerts a real check would send.
-    Each alert commits on its own, so a failure later in the run keeps earlier alerts.
+    The alerts due are recorded in one transaction, so a failure records none of them and
+    the next check tries again.
     """
     statuses = check_budgets(session, budgets, now=now, tz=tz, spend_query=spend_query, with_drivers=False)
     recorded = _recorded_alerts(session, statuses)
@@ -148,12 +149,9 @@ def run_check(
     add_drivers(session, [plan.status for plan in report.due], spend_query=spend_query)
 
     if not dry_run:
-        for plan in report.due:
-            if record_and_enqueue(session, plan, now=now, guidance_base_url=guidance_base_url):
-                report.sent.append(plan)
-            else:
-                report.already_sent += 1
-        session.commit()
+        recorded_now = record_and_enqueue(session, report.due, now=now, guidance_base_url=guidance_base_url)
+        report.sent = [plan for plan in report.due if plan.key in recorded_now]
+        report.already_sent = len(report.due) - len(report.sent)
     logger.info(
         "budget check done at=%s budgets=%d due=%d sent=%d already_sent=%d snoozed=%d dry_run=%s",
         now.isoformat(), len(statuses), len(report.due), len(report.sent), report.already_sent, report.snoozed, dry_run,
@@ -161,33 +159,54 @@ def run_check(
     return report
 
 
-def record_and_enqueue(session: Session, plan: AlertPlan, *, now: datetime, guidance_base_url: str) -> bool:
-    """Record the alert and queue its messages in one transaction; False when it was recorded before."""
-    status = plan.status
-    inserted = _insert_alert(session, status, plan.threshold, plan.kind, now, covered_by=None)
-    if not inserted:
-        session.rollback()
-        logger.info("budget alert already recorded budget=%s threshold=%d kind=%s", status.budget.name, plan.threshold, plan.kind)
-        return False
-    for threshold, kind in plan.covered:
-        _insert_alert(session, status, threshold, kind, now, covered_by=plan.threshold)
-    text = alert_text(status, plan.threshold, plan.kind, plan.forecast_past)
-    blocks = alert_blocks(status, plan.threshold, plan.kind, guidance_base_url=guidance_base_url,
-                          forecast_past=plan.forecast_past)
-    for channel in plan.destinations():
-        outbox.enqueue(session, key=f"{plan.key}:{channel}", kind="alert", channel=channel, text=text, blocks=blocks, now=now)
+# Rows per multi-row INSERT: 8 columns x 1,000 rows stays under SQLite's 32,766 bound parameters.
+INSERT_CHUNK = 1000
+
+
+def record_and_enqueue(session: Session, plans: Sequence[AlertPlan], *, now: datetime, guidance_base_url: str) -> set[str]:
+    """Record the due alerts and queue their messages in one transaction; return the keys recorded now.
+
+    The unique constraint on (budget, period start, threshold, kind) decides which worker records
+    an alert: a row another worker inserted first is skipped, and so are its messages. Rows are
+    written sorted by key in chunks, so the statement count grows with alerts / INSERT_CHUNK, not
+    per alert, and two workers lock rows in the same order.
+    """
+    plans = sorted(plans, key=lambda plan: plan.key)
+    rows = [_alert_row(plan.status, plan.threshold, plan.kind, now, covered_by=None) for plan in plans]
+    inserted = _insert_alerts(session, rows)
+    recorded = [plan for plan in plans if (plan.status.budget.name, plan.status.period.start, plan.threshold, plan.kind) in inserted]
+
+    covered_rows = [
+        _alert_row(plan.status, threshold, kind, now, covered_by=plan.threshold)
+        for plan in recorded
+        for threshold, kind in plan.covered
+    ]
+    _insert_alerts(session, covered_rows)
+
+    messages = []
+    for plan in recorded:
+        text = alert_text(plan.status, plan.threshold, plan.kind, plan.forecast_past)
+        blocks = alert_blocks(plan.status, plan.threshold, plan.kind, guidance_base_url=guidance_base_url,
+                              forecast_past=plan.forecast_past)
+        for channel in plan.destinations():
+            messages.append(outbox.Message(key=f"{plan.key}:{channel}", kind="alert", channel=channel, text=text, blocks=blocks))
+    outbox.enqueue_many(session, messages, now=now)
     session.commit()
-    logger.info(
-        "budget alert recorded budget=%s period_start=%s threshold=%d kind=%s covered=%s destinations=%d",
-        status.budget.name, status.period.start.isoformat(), plan.threshold, plan.kind, plan.covered, len(plan.destinations()),
-    )
-    return True
+
+    for plan in recorded:
+        logger.info(
+            "budget alert recorded budget=%s period_start=%s threshold=%d kind=%s covered=%s destinations=%d",
+            plan.status.budget.name, plan.status.period.start.isoformat(), plan.threshold, plan.kind, plan.covered,
+            len(plan.destinations()),
+        )
+    skipped = len(plans) - len(recorded)
+    if skipped:
+        logger.info("budget alerts already recorded by another check count=%d", skipped)
+    return {plan.key for plan in recorded}
 
 
-def _insert_alert(
-    session: Session, status: BudgetStatus, threshold: int, kind: str, now: datetime, covered_by: int | None
-) -> bool:
-    values = dict(
+def _alert_row(status: BudgetStatus, threshold: int, kind: str, now: datetime, covered_by: int | None) -> dict:
+    return dict(
         budget_name=status.budget.name,
         period_start=status.period.start,
         threshold_pct=threshold,
@@ -197,17 +216,24 @@ def _insert_alert(
         created_at=now,
         covered_by_pct=covered_by,
     )
+
+
+def _insert_alerts(session: Session, rows: list[dict]) -> set[tuple[str, datetime, int, str]]:
+    """Insert alert rows, skipping recorded ones; return the (budget, period start, threshold, kind) inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(BudgetAlert)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["budget_name", "period_start", "threshold_pct", "kind"])
-        .returning(BudgetAlert.id)
-    )
-    # RETURNING distinguishes an inserted row from a skipped one on both databases. The
-    # rowcount is -1 on PostgreSQL (psycopg 3, SQLAlchemy 2.1) for an INSERT that returns rows.
-    return session.execute(statement).first() is not None
+    inserted: set[tuple[str, datetime, int, str]] = set()
+    for offset in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            insert(BudgetAlert)
+            .values(rows[offset:offset + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["budget_name", "period_start", "threshold_pct", "kind"])
+            .returning(BudgetAlert.budget_name, BudgetAlert.period_start, BudgetAlert.threshold_pct, BudgetAlert.kind)
+        )
+        # RETURNING lists only the rows inserted, on both databases; the rowcount would not
+        # (it is -1 on PostgreSQL with psycopg 3 for an INSERT that returns rows).
+        inserted.update(tuple(row) for row in session.execute(statement))
+    return inserted
 
 
 def _recorded_alerts(session: Session, statuses: list[BudgetStatus]) -> dict[tuple[str, datetime], set[tuple[int, str]]]:

@@ -230,8 +230,8 @@ def _insert_alerts(session: Session, rows: list[dict]) -> set[tuple[str, datetim
             .on_conflict_do_nothing(index_elements=["budget_name", "period_start", "threshold_pct", "kind"])
             .returning(BudgetAlert.budget_name, BudgetAlert.period_start, BudgetAlert.threshold_pct, BudgetAlert.kind)
         )
-        # RETURNING lists only the rows inserted, on both databases; the rowcount would not
-        # (it is -1 on PostgreSQL with psycopg 3 for an INSERT that returns rows).
+        # RETURNING lists only the rows inserted, on both databases. The rowcount cannot be
+        # used because it is -1 on PostgreSQL with psycopg 3 for an INSERT that returns rows.
         inserted.update(tuple(row) for row in session.execute(statement))
     return inserted
 

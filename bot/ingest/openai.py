@@ -61,21 +61,16 @@ def _sniff_costs(head: bytes, path: Path) -> bool:
 
 @register("openai_usage", "OpenAI Usage API export (JSON page, array of pages, JSON Lines or buckets)", _sniff_usage)
 def parse_usage(context: ParseContext) -> Iterator[Record | RowError]:
-    path = str(context.path)
-    rows = _Rows(context)
-    for bucket in iter_timed_buckets(context, "start_time", "end_time"):
-        if isinstance(bucket, RowError):
-            yield bucket
-            continue
-        for line, result in bucket.results:
-            try:
-                yield _usage_record(rows, bucket, line, result)
-            except _FieldError as exc:
-                yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
+    return _parse_results(context, _usage_record)
 
 
 @register("openai_costs", "OpenAI Costs API export (JSON page, array of pages, JSON Lines or buckets)", _sniff_costs)
 def parse_costs(context: ParseContext) -> Iterator[Record | RowError]:
+    return _parse_results(context, _cost_record)
+
+
+def _parse_results(context: ParseContext, make_record) -> Iterator[Record | RowError]:
+    """Turn each result of each bucket into a record with `make_record`, or a RowError naming its line."""
     path = str(context.path)
     rows = _Rows(context)
     for bucket in iter_timed_buckets(context, "start_time", "end_time"):
@@ -84,7 +79,7 @@ def parse_costs(context: ParseContext) -> Iterator[Record | RowError]:
             continue
         for line, result in bucket.results:
             try:
-                yield _cost_record(rows, bucket, line, result)
+                yield make_record(rows, bucket, line, result)
             except _FieldError as exc:
                 yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
 

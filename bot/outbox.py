@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from bot.bulk import insert_new_rows
 from bot.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -31,10 +31,6 @@ class Message:
     text: str
     blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
-
-
-# Rows per multi-row INSERT: 10 columns x 1,000 rows stays under SQLite's 32,766 bound parameters.
-ENQUEUE_CHUNK = 1000
 
 
 def enqueue(
@@ -60,12 +56,10 @@ def enqueue(
 
 
 def enqueue_many(session: Session, messages: Sequence[Message], *, now: datetime) -> set[str]:
-    """Queue messages with multi-row inserts in the caller's transaction; return the keys queued now.
+    """Queue messages with one insert in the caller's transaction; return the keys queued now.
 
     A key that is already in the table is skipped, as in `enqueue`.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
         dict(
             idempotency_key=message.key,
@@ -81,17 +75,9 @@ def enqueue_many(session: Session, messages: Sequence[Message], *, now: datetime
         )
         for message in messages
     ]
-    created: set[str] = set()
-    for offset in range(0, len(rows), ENQUEUE_CHUNK):
-        statement = (
-            insert(OutboxMessage)
-            .values(rows[offset:offset + ENQUEUE_CHUNK])
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(OutboxMessage.idempotency_key)
-        )
-        # RETURNING, not rowcount: rowcount is -1 on PostgreSQL (psycopg 3, SQLAlchemy 2.1)
-        # for an INSERT that returns rows, which made every new message look like a duplicate.
-        created.update(session.execute(statement).scalars())
+    created = {key for (key,) in insert_new_rows(
+        session, OutboxMessage, rows, key=["idempotency_key"], returning=["idempotency_key"]
+    )}
     if len(messages) > 1:
         logger.info("outbox enqueue messages=%d created=%d", len(messages), len(created))
     return created

@@ -303,7 +303,7 @@ def _many_budgets(count: int):
     scope: {{team: [team-{index}]}}
     period: monthly
     amount_usd: "1000"
-    owner: U0OWNER{index:03d}
+    owner: U0OWNER{index:04d}
 """
         for index in range(count)
     )
@@ -328,8 +328,9 @@ def _statements_of_check(session, budgets, now) -> tuple[int, int]:
 
 
 def test_recording_alerts_batches_statements(session):
+    # 1,200 alerts: more rows than one multi-row VALUES insert could take on SQLite.
     now = datetime(2026, 11, 20, tzinfo=UTC)
-    for index in range(60):
+    for index in range(1200):
         _llm(session, datetime(2026, 11, 5, tzinfo=UTC), "600", team=f"team-{index}", feature=f"feature-{index}")
     session.commit()
 
@@ -337,10 +338,17 @@ def test_recording_alerts_batches_statements(session):
     session.execute(BudgetAlert.__table__.delete())
     session.execute(OutboxMessage.__table__.delete())
     session.commit()
-    many_statements, many_sent = _statements_of_check(session, _many_budgets(60), now)
+    many_statements, many_sent = _statements_of_check(session, _many_budgets(1200), now)
 
     assert few_sent == 6
-    assert many_sent == 60
-    # Ten times the alerts, the same statements: alert rows and messages go in multi-row inserts.
+    assert many_sent == 1200
+    # 200 times the alerts, the same statements: alert rows and messages go in one insert each.
     assert many_statements == few_statements
-    assert len(_outbox(session)) == 60
+    messages = _outbox(session)
+    assert len(messages) == 1200
+    assert messages[0].channel == "U0OWNER0000"
+    assert "team-0" in messages[0].text
+    alerts = session.exec(select(BudgetAlert).where(BudgetAlert.budget_name == "team-7")).all()
+    assert [(alert.threshold_pct, alert.spend_usd, alert.period_start) for alert in alerts] == [
+        (50, Decimal("600"), datetime(2026, 11, 1, tzinfo=UTC))
+    ]

@@ -16,10 +16,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot import outbox
+from bot.bulk import insert_new_rows
 from bot.budgets.blocks import alert_blocks, alert_text
 from bot.budgets.checks import BudgetStatus, SpendQuery, add_drivers, check_budgets
 from bot.budgets.config import Budget, BudgetSet
@@ -159,17 +159,12 @@ def run_check(
     return report
 
 
-# Rows per multi-row INSERT: 8 columns x 1,000 rows stays under SQLite's 32,766 bound parameters.
-INSERT_CHUNK = 1000
-
-
 def record_and_enqueue(session: Session, plans: Sequence[AlertPlan], *, now: datetime, guidance_base_url: str) -> set[str]:
     """Record the due alerts and queue their messages in one transaction; return the keys recorded now.
 
     The unique constraint on (budget, period start, threshold, kind) decides which worker records
-    an alert: a row another worker inserted first is skipped, and so are its messages. Rows are
-    written sorted by key in chunks, so the statement count grows with alerts / INSERT_CHUNK, not
-    per alert, and two workers lock rows in the same order.
+    an alert: a row another worker inserted first is skipped, and so are its messages. Alert rows,
+    covered rows and messages take one statement each, however many alerts are due.
     """
     plans = sorted(plans, key=lambda plan: plan.key)
     rows = [_alert_row(plan.status, plan.threshold, plan.kind, now, covered_by=None) for plan in plans]
@@ -220,20 +215,8 @@ def _alert_row(status: BudgetStatus, threshold: int, kind: str, now: datetime, c
 
 def _insert_alerts(session: Session, rows: list[dict]) -> set[tuple[str, datetime, int, str]]:
     """Insert alert rows, skipping recorded ones; return the (budget, period start, threshold, kind) inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    inserted: set[tuple[str, datetime, int, str]] = set()
-    for offset in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            insert(BudgetAlert)
-            .values(rows[offset:offset + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["budget_name", "period_start", "threshold_pct", "kind"])
-            .returning(BudgetAlert.budget_name, BudgetAlert.period_start, BudgetAlert.threshold_pct, BudgetAlert.kind)
-        )
-        # RETURNING lists only the rows inserted, on both databases. The rowcount cannot be
-        # used because it is -1 on PostgreSQL with psycopg 3 for an INSERT that returns rows.
-        inserted.update(tuple(row) for row in session.execute(statement))
-    return inserted
+    key = ("budget_name", "period_start", "threshold_pct", "kind")
+    return set(insert_new_rows(session, BudgetAlert, rows, key=key, returning=key))
 
 
 def _recorded_alerts(session: Session, statuses: list[BudgetStatus]) -> dict[tuple[str, datetime], set[tuple[int, str]]]:

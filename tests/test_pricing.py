@@ -28,6 +28,8 @@ USAGE = TokenUsage(input_tokens=1_000_000, cached_input_tokens=400_000, output_t
         ("gpt-4.1-mini", "priority", Decimal("1.75")),
         ("gpt-4.1-nano", "priority", Decimal(2)),
         ("gpt-5.4", "priority", Decimal(2)),
+        ("gpt-5-mini", "priority", Decimal("1.8")),
+        ("gpt-5-mini-2025-08-07", "priority", Decimal("1.8")),
         ("gpt-5.5-2026-04-23", "priority", Decimal("2.5")),
         ("openai/gpt-5.5", "priority", Decimal("2.5")),
         ("gemini-2.5-pro", "priority", Decimal("1.8")),

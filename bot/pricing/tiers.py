@@ -14,10 +14,15 @@ BATCH_MULTIPLIER = Decimal("0.5")
 # entries are the priority price variants bundled with genai-prices 0.2.3 (for example
 # gpt-4.1 $2 -> $3.50 input, gpt-5.5 $5 -> $12.50, gpt-4.1-nano $0.10 -> $0.20). Gemini's
 # 1.8x is Google's published Priority rate (Nov 2026); genai-prices 0.2.3 has no Gemini
-# priority variant to check it against. The longest matching prefix of the model id wins.
+# priority variant to check it against. gpt-5-mini's 1.8x is the variant genai-prices 0.2.5
+# lists ($0.45 input, $0.045 cached, $3.60 output against $0.25, $0.025 and $2). The longest
+# matching prefix of the model id wins.
+# NOTE: gpt-4o (1.7x), gpt-4o-mini (about 1.67x), o3 (1.75x) and o4-mini (about 1.82x) have
+# priority variants in genai-prices 0.2.5 but no entry here, so they are priced at the 2x default.
 PRIORITY_MULTIPLIERS: dict[str, Decimal] = {
     "gpt-5.5": Decimal("2.5"),
     "gpt-5.4": Decimal("2"),
+    "gpt-5-mini": Decimal("1.8"),
     "gpt-4.1-nano": Decimal("2"),
     "gpt-4.1": Decimal("1.75"),
     "gemini": Decimal("1.8"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from bot.budgets.config import load_budgets
 from bot.cli import app
 from bot.clock import FixedClock
 from bot.demo import cases, generate
+from bot.demo import pricing as demo_pricing
 from bot.demo.bench_rows import write_llm_rows
 from bot.demo.focus_export import COLUMNS as FOCUS_COLUMNS
 from bot.ingest.loader import import_file
@@ -252,21 +254,28 @@ def test_generic_csv_headers(demo):
     assert tools == "start_time,tool,provider,calls,cost_usd,quantity,quantity_unit,workflow,team"
 
 
+# The examples bill these tiers as multiples of the standard price on every day: Batch at 50%,
+# and Priority for gpt-5-mini (the only model they run on it) at $0.45 input against $0.25.
+OPENAI_TIER_MULTIPLIERS = {"default": Decimal(1), "batch": Decimal("0.5"), "priority": Decimal("1.8")}
+
+
 def test_reported_costs_close_to_list_prices(demo):
-    """Reported OpenAI costs are within 1.5% of genai-prices list prices per project and day, never all equal."""
+    """Reported OpenAI costs are within 1.5% of the list price at each row's tier per project and day,
+    never all equal."""
     priced: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for bucket in _buckets(demo / "openai" / "usage_completions.json"):
         day = _day(bucket["start_time"])
         for result in bucket["results"]:
-            context = {"processing": "batch"} if result["batch"] else (
-                {"service_tier": "priority"} if result["service_tier"] == "priority" else None)
-            price = calc_price(
+            tier = "batch" if result["batch"] else result["service_tier"]
+            if tier == "priority":
+                assert result["model"] == "gpt-5-mini"
+            standard = calc_price(
                 Usage(input_tokens=result["input_tokens"], cache_read_tokens=result["input_cached_tokens"],
                       output_tokens=result["output_tokens"]),
-                result["model"], provider_id="openai", price_context=context,
+                result["model"], provider_id="openai",
                 genai_request_timestamp=datetime.combine(day, datetime.min.time(), UTC),
             )
-            priced[(day, result["project_id"])] += Decimal(price.total_price)
+            priced[(day, result["project_id"])] += Decimal(standard.total_price) * OPENAI_TIER_MULTIPLIERS[tier]
     reported: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for (day, project, _line), usd in _openai_costs(demo).items():
         reported[(day, project)] += usd
@@ -275,6 +284,26 @@ def test_reported_costs_close_to_list_prices(demo):
     assert min(ratios) > Decimal("0.984")
     assert max(ratios) < Decimal("1.016")
     assert len({round(ratio, 3) for ratio in ratios}) > 10
+
+
+@pytest.mark.parametrize(
+    ("model", "tier", "batch", "expected"),
+    [
+        ("gpt-5-mini", "default", False, Decimal(1)),
+        ("gpt-5-mini", "default", True, Decimal("0.5")),
+        ("gpt-5-mini", "flex", False, Decimal("0.5")),
+        ("gpt-5-mini", "priority", False, Decimal("1.8")),
+        ("claude-sonnet-4-6", "standard", False, Decimal(1)),
+    ],
+)
+def test_demo_tier_multiplier(model, tier, batch, expected):
+    assert demo_pricing.tier_multiplier(model, tier, batch) == expected
+
+
+def test_demo_tier_multiplier_rejects_unknown_priority_model():
+    message = "gpt-5.2: priority price missing; add the model to PRIORITY_MULTIPLIERS in bot/demo/pricing.py"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        demo_pricing.tier_multiplier("gpt-5.2", "priority", False)
 
 
 # --- planted cases ---------------------------------------------------------------------------
@@ -599,3 +628,4 @@ def test_examples_import_into_database(engine):
     for name, (spent_share, forecast_share) in shares.items():
         assert spent_share < Decimal("0.5"), name
         assert forecast_share < Decimal("0.8"), name
+

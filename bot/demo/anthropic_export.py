@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from bot.demo import cases
 from bot.demo.ledger import Ledger
 from bot.demo.pricing import line_prices
 from bot.demo.workload import UsageRow, Workload, rng_for
@@ -84,6 +85,7 @@ def write_anthropic(workload: Workload, out_dir: Path, ledger: Ledger) -> list[P
     folder = out_dir / "anthropic"
     folder.mkdir(parents=True, exist_ok=True)
     rng = rng_for(workload.seed, "anthropic-costs")
+    noise = cases.REPORTED_COST_NOISE
 
     hours = [_midnight(workload.days[0]) + timedelta(hours=index) for index in range(24 * len(workload.days))]
     usage: dict[datetime, list] = {}
@@ -106,7 +108,7 @@ def write_anthropic(workload: Workload, out_dir: Path, ledger: Ledger) -> list[P
         results = []
         for (workspace, model, tier, token_type), list_usd in lines.items():
             if workspace not in factors:
-                factors[workspace] = Decimal(str(round(rng.uniform(-0.015, 0.015), 4))) + 1
+                factors[workspace] = Decimal(str(round(rng.uniform(-noise, noise), 4))) + 1
             cents = (list_usd * factors[workspace] * 100).quantize(Decimal("0.00001"))
             if cents == 0:
                 continue

@@ -15,6 +15,11 @@ DEFAULT_DAYS = 90
 # Exclusive end of the generated data: the last complete UTC day is 2026-11-19.
 DEFAULT_END = datetime(2026, 11, 20, tzinfo=UTC)
 
+# Reported costs (OpenAI Costs API, Anthropic cost report) are each project's or workspace's
+# list price for the day times a factor drawn within this share of 1, as invoices drift from
+# list prices. So `costbot reconcile` on the examples shows daily gaps no larger than this share.
+REPORTED_COST_NOISE = 0.015
+
 # Model classes used across the demo. On the demo's dates genai-prices 0.2.3 prices every one
 # of these names without context-length tiers (claude-sonnet-4-6 has none from 2026-03-13), so
 # pricing a daily bucket of tokens gives the same price as pricing its requests one by one.

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from bot.demo import cases
 from bot.demo.ledger import Ledger
 from bot.demo.pricing import line_prices
 from bot.demo.workload import UsageRow, Workload, rng_for
@@ -96,6 +97,7 @@ def write_openai(workload: Workload, out_dir: Path, ledger: Ledger) -> list[Path
     folder = out_dir / "openai"
     folder.mkdir(parents=True, exist_ok=True)
     rng = rng_for(workload.seed, "openai-costs")
+    noise = cases.REPORTED_COST_NOISE
 
     usage_by_day: dict = {}
     for row in workload.openai_rows:
@@ -114,7 +116,7 @@ def write_openai(workload: Workload, out_dir: Path, ledger: Ledger) -> list[Path
         results = []
         for (project, line_item), list_usd in lines.items():
             if project not in factors:
-                factors[project] = Decimal(str(round(rng.uniform(-0.015, 0.015), 4))) + 1
+                factors[project] = Decimal(str(round(rng.uniform(-noise, noise), 4))) + 1
             amount = (list_usd * factors[project]).quantize(Decimal("0.0000001"))
             if amount == 0:
                 continue

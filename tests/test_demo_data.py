@@ -33,6 +33,7 @@ from bot.demo.focus_export import COLUMNS as FOCUS_COLUMNS
 from bot.ingest.loader import import_file
 from bot.mapping import load_mapping
 from bot.pricing import load_pricer
+from bot.pricing.reports import reconcile
 from bot.queries.spend import spend_by
 from bot.rules.runner import run_rules
 from bot.settings import load_settings
@@ -629,3 +630,29 @@ def test_examples_import_into_database(engine):
         assert spent_share < Decimal("0.5"), name
         assert forecast_share < Decimal("0.8"), name
 
+
+@pytest.mark.slow
+def test_examples_reconcile_within_noise(engine):
+    """Each day's gap between reported and priced cost stays within the planted invoice noise."""
+    mapping = load_mapping(EXAMPLES / "mapping.yml")
+    pricer = load_pricer(None)
+    for folder in ("openai", "anthropic"):
+        for path in sorted((EXAMPLES / folder).iterdir()):
+            import_file(path, engine=engine, mapping=mapping, pricer=pricer)
+    with Session(engine) as session:
+        rows = reconcile(session)
+
+    assert len(rows) == 2 * cases.DEFAULT_DAYS
+    assert {row.provider for row in rows} == {"openai", "anthropic"}
+    assert [row for row in rows if row.unpriced_rows] == []
+    # Each project's or workspace's reported cost is its list price times a factor within
+    # REPORTED_COST_NOISE of 1, so a day's gap is at most that share of the day's priced cost.
+    # Cost lines are rounded to 1e-7 USD, and a day has fewer than a thousand of them.
+    noise = Decimal(str(cases.REPORTED_COST_NOISE))
+    rounding = Decimal("0.0001")
+    too_large = [
+        f"{row.day} {row.provider}: gap {row.gap_usd:.4f} on {row.priced_usd:.4f} priced"
+        for row in rows
+        if abs(row.gap_usd) > noise * row.priced_usd + rounding
+    ]
+    assert too_large == []

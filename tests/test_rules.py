@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from bot.guidance import GuidanceError, load_catalog
 from bot.rules.engine import RuleEngine
 from bot.rules.fixtures import fixture_files, run_fixture_file
 from bot.rules.loader import RuleLoadError, load_rule_paths, load_rules_dir
-from bot.rules.metrics import METRICS
+from bot.rules.metrics import METRICS, MetricParam, register
 from bot.rules.model_classes import load_model_classes
 from bot.rules.template import TemplateError, format_value, placeholders, render
 
@@ -198,6 +199,20 @@ def test_duplicate_ids_across_files(rules_dir: Path):
 def test_validate_single_path(rules_dir: Path):
     loaded = load_rule_paths([rules_dir / "gpus.yml"], rules_dir=rules_dir, guidance_base_url=BASE)
     assert loaded.rules[0].min_spend_usd == Decimal("100")
+
+
+def test_param_of_other_metric_rejected(rules_dir: Path):
+    errors = errors_for(rules_dir, GOOD_RULE.replace("{utilization_pct:.0f}%", "{priority_multiplier}"))
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{rules_dir / 'gpus.yml'}:11: rule idle-gpus: recommendation: unknown placeholder {{priority_multiplier}}")
+
+
+def test_param_named_like_field_rejected():
+    gpu = METRICS["gpu_utilization"]
+    clash = dataclasses.replace(gpu, name="gpu_clash", params=(MetricParam("cost_usd", 1.0, "A clash."),))
+    with pytest.raises(ValueError, match="param 'cost_usd' has the name of a field, dimension or template extra; rename the param"):
+        register(clash)
+    assert "gpu_clash" not in METRICS
 
 
 def test_template_render_formats():

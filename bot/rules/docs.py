@@ -52,7 +52,8 @@ false, also under `not`.
 
 ## Templates
 
-Placeholders name a metric field, a `group_by` dimension, or one of {extras}. A format is
+Placeholders name a metric field, a `group_by` dimension, a metric param (the rule's value, else
+its default), or one of {extras}. A format is
 a Python format spec (`.1f`, `,.0f`) or `usd` (`$4,120`) or `pct` (`78%`). Missing values print
 as `n/a`. Placeholders cannot reach attributes, index or call anything; write `{{{{` and `}}}}` for braces.
 

@@ -129,6 +129,7 @@ def draft(rule: Rule, snapshot: Snapshot, compiled: CompiledRules, at: datetime)
     """Render one match of a rule into a draft finding."""
     saving = snapshot.values.get(rule.saving) if rule.saving else None
     values = {
+        **rule.params,
         **snapshot.scope,
         **snapshot.values,
         "scope": snapshot.scope_key,

@@ -18,7 +18,7 @@ import jsonschema
 
 from bot.guidance import CATALOG_FILE, GuidanceCatalog, GuidanceError, load_catalog
 from bot.rules.conditions import ORDER_OPERATORS, AllOf, AnyOf, Comparison, Condition, Not
-from bot.rules.metrics import FLAG, METRICS, MONEY, NUMERIC_TYPES, RATIO, TEXT, Metric
+from bot.rules.metrics import FLAG, METRICS, MONEY, NUMBER, NUMERIC_TYPES, RATIO, TEXT, Metric
 from bot.rules.model_classes import CLASSES_FILE, ModelClasses, ModelClassError, load_model_classes
 from bot.rules.schema import rule_schema
 from bot.rules.template import TEMPLATE_EXTRAS, TemplateError, check_spec, placeholders
@@ -276,7 +276,8 @@ def _build_rule(name: str, entry: LineDict, catalog: GuidanceCatalog | None, def
 
     condition = _condition(entry["when"], metric, fail, entry.line_of("when"))
 
-    allowed = set(metric.field_names) | set(group_by) | set(TEMPLATE_EXTRAS)
+    param_names = {param.name for param in metric.params}
+    allowed = set(metric.field_names) | set(group_by) | param_names | set(TEMPLATE_EXTRAS)
     try:
         for placeholder in placeholders(entry["recommendation"]):
             if placeholder.name not in allowed:
@@ -290,6 +291,8 @@ def _build_rule(name: str, entry: LineDict, catalog: GuidanceCatalog | None, def
                     sample = _SAMPLES[found.type]
                 elif placeholder.name == "monthly_saving_usd":
                     sample = _SAMPLES[MONEY]
+                elif placeholder.name in param_names:
+                    sample = _SAMPLES[NUMBER]
                 else:
                     sample = _SAMPLES[TEXT]
                 check_spec(placeholder.spec, sample)

@@ -1,7 +1,8 @@
 """Recommendation templates: text with `{field}` and `{field:format}` placeholders.
 
 Nothing in a template is evaluated. A placeholder names a value the rule provides: a
-metric field, a scope dimension, or one of TEMPLATE_EXTRAS. It may carry a Python format
+metric field, a scope dimension, a metric param (the rule's value or the param's default),
+or one of TEMPLATE_EXTRAS. It may carry a Python format
 spec such as `.1f` or `,.0f`, or one of the named formats `usd` ($4,120) and `pct` (78%). Attribute access, indexing and calls are rejected at load time, because a
 placeholder name must be a plain identifier. `{{` and `}}` print braces.
 """
@@ -17,7 +18,8 @@ PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 NAMED_FORMATS = ("usd", "pct")
 MISSING = "n/a"
-# Values every template may use besides the metric's fields and the rule's scope dimensions.
+# Values every template may use besides the metric's fields and params and the rule's scope
+# dimensions.
 TEMPLATE_EXTRAS = ("scope", "window_days", "baseline_days", "rule_id", "monthly_saving_usd")
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.rules.template import TEMPLATE_EXTRAS
+
 # Field types: what a value is, which comparisons apply, and how templates show it.
 MONEY = "money"  # Decimal USD
 RATIO = "ratio"  # float, 0.25 means 25%
@@ -125,6 +127,13 @@ def register(metric: Metric) -> Metric:
         found = metric.field(name)
         if found is None or found.type != MONEY:
             raise ValueError(f"metric {metric.name!r}: {name!r} must be one of its money fields")
+    # Templates print params by name next to fields, dimensions and extras, so names must differ.
+    template_names = {*metric.field_names, *metric.group_by, *TEMPLATE_EXTRAS}
+    for param in metric.params:
+        if param.name in template_names:
+            raise ValueError(
+                f"metric {metric.name!r}: param {param.name!r} has the name of a field, dimension or template extra; rename the param"
+            )
     METRICS[metric.name] = metric
     return metric
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.guidance import GuidanceError, load_catalog
+from bot.rules.compile import compile_rules
 from bot.rules.engine import RuleEngine
+from bot.rules.evaluate import draft
 from bot.rules.fixtures import fixture_files, run_fixture_file
 from bot.rules.loader import RuleLoadError, load_rule_paths, load_rules_dir
-from bot.rules.metrics import METRICS, MetricParam, register
+from bot.rules.metrics import METRICS, MetricParam, Snapshot, register
 from bot.rules.model_classes import load_model_classes
 from bot.rules.template import TemplateError, format_value, placeholders, render
 
@@ -199,6 +202,28 @@ def test_duplicate_ids_across_files(rules_dir: Path):
 def test_validate_single_path(rules_dir: Path):
     loaded = load_rule_paths([rules_dir / "gpus.yml"], rules_dir=rules_dir, guidance_base_url=BASE)
     assert loaded.rules[0].min_spend_usd == Decimal("100")
+
+
+def test_template_prints_rule_param(tmp_path: Path):
+    """h100-where-a100-would-do prints the A100 price its params set, not a fixed one."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    builtin = (RULES / "gpus.yml").read_text()
+    assert "a100_hourly_usd: 3.43 " in builtin
+    snapshot = Snapshot(
+        scope={"host": "h100-serve-01"},
+        values={"gpu_model": "H100", "gpus": 1, "utilization_pct": 42.0, "a100_utilization_pct": 84.0,
+                "memory_max_gib": 31.5, "cost_usd": Decimal("1155.84"), "hourly_rate_usd": Decimal("6.88")},
+    )
+    texts = {}
+    for price in ("3.43", "2.79"):
+        (folder / "gpus.yml").write_text(builtin.replace("a100_hourly_usd: 3.43 ", f"a100_hourly_usd: {price} "))
+        compiled = compile_rules(load_rules_dir(folder, guidance_base_url=BASE))
+        rule = compiled.rule("h100-where-a100-would-do")
+        texts[price] = draft(rule, snapshot, compiled, datetime(2026, 11, 20, tzinfo=timezone.utc)).recommendation
+
+    assert texts["3.43"].endswith("about 84% busy at $6.88 vs about $3.43 per GPU-hour.")
+    assert texts["2.79"].endswith("about 84% busy at $6.88 vs about $2.79 per GPU-hour.")
 
 
 def test_param_of_other_metric_rejected(rules_dir: Path):

@@ -148,7 +148,7 @@ def _usage_records(context: ParseContext, bucket: TimedBucket, line: int, result
     # NOTE: the usage report has no request count, so LlmUsage.requests stays 0.
     if context.prices is not None:
         context.prices.price_row(values, cache_write_1h_tokens=write_1h)
-    yield Record(table=LlmUsage, values=values, line=line, raw=result)
+    yield Record(table=LlmUsage, values=values, line=line, raw=result, key_time=bucket.key_start)
 
     if searches:
         tool_values = _common(context, bucket, result, "web_search", _USAGE_GROUPS)
@@ -159,7 +159,7 @@ def _usage_records(context: ParseContext, bucket: TimedBucket, line: int, result
             provider=PROVIDER, tool="web_search", calls=searches, cost_usd=cost,
             cost_origin=COST_PRICED if cost is not None else COST_UNPRICED,
         )
-        yield Record(table=ToolUsage, values=tool_values, line=line, raw=result)
+        yield Record(table=ToolUsage, values=tool_values, line=line, raw=result, key_time=bucket.key_start)
 
 
 def _cost_records(context: ParseContext, bucket: TimedBucket, line: int, result: dict) -> Iterator[Record]:
@@ -178,4 +178,4 @@ def _cost_records(context: ParseContext, bucket: TimedBucket, line: int, result:
         cost_type=_get(result, "cost_type", parse_text, max_length=50),
         amount_usd=cents / Decimal(100),  # the amount is in the lowest currency unit: cents
     )
-    yield Record(table=ReportedCost, values=values, line=line, raw=result)
+    yield Record(table=ReportedCost, values=values, line=line, raw=result, key_time=bucket.key_start)

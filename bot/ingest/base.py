@@ -8,9 +8,10 @@ the first error or set the bad rows aside with `--skip-bad-rows`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +51,10 @@ class Record:
     values: dict[str, Any]
     line: int | None = None
     raw: Any = None  # the source row, written to the rejects file if a later check fails
+    # The earliest start_time a row with this natural key can have, for parsers whose keys
+    # name the row's start or aligned bucket. The writer skips looking up keys that start
+    # after every stored row of the source; None means always look the key up.
+    key_time: datetime | None = None
 
 
 @dataclass

@@ -78,7 +78,8 @@ def _parse(context, required, optional, what, build) -> Iterator[Record | RowErr
         except _CellProblem as problem:
             yield item.error(context.path, problem.column, problem.message)
             continue
-        yield Record(table, values, line=item.line, raw=item.raw)
+        # Keys name the exact start, so a row with the same key starts at the same time.
+        yield Record(table, values, line=item.line, raw=item.raw, key_time=values["start_time"])
     logger.info("%s parsed: path=%s rows=%d", what, context.path, rows)
 
 

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ def import_file(
         import_id = _start_run(connection, path, fmt.name, clock)
         summary = ImportSummary(path=str(path), format=fmt.name, import_id=import_id, warnings=context.warnings)
         writers: dict[type[SQLModel], TableWriter] = {}
+        background = _BackgroundWrites(summary)
         errors: list[RowError] = []
         rejects = _RejectsFile(path) if skip_bad_rows else None
         fatal = False
@@ -128,12 +130,14 @@ def import_file(
                 if writer is None:
                     writer = writers[item.table] = TableWriter(connection, item.table, import_id)
                 if writer.add(item, batch_size):
-                    _flush(writer, summary)
+                    background.write(writer)
                     if on_progress is not None:
                         on_progress(context.bytes_read(), summary.rows_read)
         except ImportFailed as exc:
             errors.extend(exc.errors)
             fatal = True
+        finally:
+            background.close()
         if errors:
             transaction.rollback()
             if rejects is not None:
@@ -162,6 +166,45 @@ def _flush(writer: TableWriter, summary: ImportSummary) -> None:
     imported, duplicate = writer.flush()
     summary.rows_imported += imported
     summary.rows_duplicate += duplicate
+
+
+class _BackgroundWrites:
+    """Writes full batches on a second thread while the parser fills the next batch.
+
+    The database works on one batch while Python parses the next, which matters most on
+    PostgreSQL, where the server runs in its own process. One batch at most is in flight, so
+    memory holds two batches and each batch's key lookup sees every row written before it.
+    The connection is used by one thread at a time: the parser's thread only touches it
+    after `close`, which waits for the batch in flight.
+    """
+
+    def __init__(self, summary: ImportSummary) -> None:
+        self.summary = summary
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="costbot-import-write")
+        self.in_flight: Future | None = None
+
+    def write(self, writer: TableWriter) -> None:
+        """Take the writer's full batch and write it once the batch in flight is written."""
+        batch = writer.take()
+        self.wait()
+        if batch is not None:
+            self.in_flight = self.executor.submit(writer.write, batch)
+
+    def wait(self) -> None:
+        """Wait for the batch in flight and add its counts; re-raise the error it failed with."""
+        if self.in_flight is None:
+            return
+        future, self.in_flight = self.in_flight, None
+        imported, duplicate = future.result()
+        self.summary.rows_imported += imported
+        self.summary.rows_duplicate += duplicate
+
+    def close(self) -> None:
+        """Wait for the batch in flight, then stop the thread."""
+        try:
+            self.wait()
+        finally:
+            self.executor.shutdown(wait=True)
 
 
 def _read_head(path: Path) -> bytes:

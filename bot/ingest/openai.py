@@ -200,7 +200,7 @@ def _llm_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict, opera
     # those rows keep their request counts and stay unpriced.
     if rows.prices is not None:
         rows.prices.price_row(values)
-    return Record(table=LlmUsage, values=values, line=line, raw=result)
+    return Record(table=LlmUsage, values=values, line=line, raw=result, key_time=bucket.key_start)
 
 
 def _tool_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict,
@@ -221,7 +221,7 @@ def _tool_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict,
         cost_usd=cost,
         cost_origin=COST_PRICED if cost is not None else COST_UNPRICED,
     )
-    return Record(table=ToolUsage, values=values, line=line, raw=result)
+    return Record(table=ToolUsage, values=values, line=line, raw=result, key_time=bucket.key_start)
 
 
 def _cost_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Record:
@@ -243,5 +243,5 @@ def _cost_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Re
     line_item = _get(result, "line_item", parse_text, max_length=300)
     values.update(provider=PROVIDER, line_item=line_item, amount_usd=value)
     values["natural_key"] = natural_key(values["natural_key"], f"line_item={line_item}")
-    return Record(table=ReportedCost, values=values, line=line, raw=result)
+    return Record(table=ReportedCost, values=values, line=line, raw=result, key_time=bucket.key_start)
 

@@ -86,8 +86,8 @@ def test_bad_file_errors(engine, tmp_path):
         ),
         "missing.csv": (
             HEADER.replace("prompt_tokens,", "") + "\n",
-            "1: header: 'request_id,call_type,api_key,spend,total_tokens,completion_tokens,startTime,endT': "
-            "missing required column(s): prompt_tokens",
+            "1: prompt_tokens: '': missing required column of the LiteLLM spend log CSV; the header has: "
+            + HEADER.replace("prompt_tokens,", "").replace(",", ", ")[:300],
         ),
         "empty.csv": ("", "1: file: '': the file is empty; export it again with data"),
         "blank.json": ("\ufeff \r\n", "1: file: '': the file is empty; export it again with data"),

@@ -128,6 +128,20 @@ def test_unknown_format_lists_formats(engine, tmp_path):
     assert error.startswith(f"{path}: --format: 'openai': unknown format; use one of:\n")
 
 
+def test_cli_names_closest_format(cli_env, tmp_path):
+    from bot.cli import app
+
+    path = _write(tmp_path, "outcomes.csv", "start_time,workflow,succeded,failed,escalated,review_minutes,review_cost_usd\n")
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        f"{path}:1: format: 'start_time,workflow,succeded,failed,escalated,review_minutes': looks like the "
+        'outcomes CSV (outcomes_csv), but column "succeeded" is missing; found "succeded" (did you mean "succeeded"?).'
+    ) in result.stderr
+    assert f"{path}: nothing imported\n" in result.stderr
+
+
 def test_bom_and_crlf_import_cleanly(engine, tmp_path):
     text = "\r\n".join([HEADER, ROW]) + "\r\n"
     path = _write(tmp_path, "bom.csv", b"\xef\xbb\xbf" + text.encode())

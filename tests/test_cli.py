@@ -92,3 +92,38 @@ def test_help_keeps_example_lines() -> None:
         for example in examples:
             assert "costbot " in example, (path, example)
             assert example in help_lines, (path, example)
+
+
+def test_readme_commands_exist() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    usages = re.findall(r"`(costbot [^`]*)`", readme)
+    for block in re.findall(r"```bash\n(.*?)```", readme, re.DOTALL):
+        usages += [line for line in block.splitlines() if line.startswith("costbot ")]
+    assert len(usages) > 10
+    _, root = next(_commands())
+    for usage in usages:
+        _check_usage(root, usage)
+
+
+def _check_usage(root, usage: str) -> None:
+    """Check that a usage line such as `costbot budgets check / list [--at TIME]` names real commands and options."""
+    group, leaves, sibling = root, [], False
+    for token in re.sub(r'"[^"]*"', "", usage).split()[1:]:
+        word = token.strip("[]")
+        if word == "/":
+            sibling = True
+            continue
+        if word.startswith("-"):
+            command = leaves[-1] if leaves else group
+            names = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+            assert word in names | {"--help", "-h"}, (usage, word)
+            continue
+        if word in ("…", "...") or (leaves and not sibling):
+            continue  # an elision, or an argument value such as FILE... or a rule id
+        assert word in group.commands, (usage, word)
+        child = group.commands[word]
+        if hasattr(child, "commands") and not sibling:
+            group = child
+        else:
+            leaves.append(child)
+        sibling = False

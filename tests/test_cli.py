@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,19 +31,99 @@ def test_database_password_hidden_in_error(tmp_path) -> None:
     assert "postgres:***@127.0.0.1" in result.stderr
 
 
-def test_every_command_has_an_example() -> None:
+def _commands(command=None, path=("costbot",)):
+    """Yield (path, command) for the root app, every group and every command under it."""
+    if command is None:
+        from typer.main import get_command
+
+        from bot.cli import app
+
+        command = get_command(app)
+    yield list(path), command
+    for name, child in getattr(command, "commands", {}).items():
+        yield from _commands(child, (*path, name))
+
+
+def _help(path: list[str]) -> str:
+    from typer.testing import CliRunner
+
     from bot.cli import app
-    from typer.main import get_command
 
-    missing = []
+    result = CliRunner().invoke(app, [*path[1:], "--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    return result.output
 
-    def visit(command, path):
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, child in subcommands.items():
-                visit(child, [*path, name])
-        elif "Example:" not in (command.help or ""):
-            missing.append(" ".join(path))
 
-    visit(get_command(app), ["costbot"])
-    assert missing == []
+def _section(text: str, title: str) -> str:
+    """Return the lines of a help section such as "Options:" up to the next section."""
+    match = re.search(rf"^{title}:\n(.*?)(?=^\S|\Z)", text, re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def test_help_shows_flags_plainly() -> None:
+    for path, command in _commands():
+        text = _help(path)
+        assert "<bool>" not in text, path
+        # Options that take a value show a metavar (--at TIME), never a type such as <str>.
+        assert re.search(r"<\w", _section(text, "Options")) is None, (path, _section(text, "Options"))
+        for param in command.params:
+            if param.param_type_name == "option" and not param.is_flag:
+                assert re.fullmatch(r"[A-Z_]+", param.metavar or ""), (path, param.name)
+
+
+def test_help_has_summary_and_example() -> None:
+    for path, command in _commands():
+        text = _help(path)
+        assert "Example" in text, path
+        summary = (command.help or "").split("\n\n")[0]
+        assert "\n" not in summary, path
+        assert summary.endswith("."), path
+        # A group lists each command's summary on one 80-column line, cut with "..." when too long.
+        assert not re.search(r"\.\.\.$", _section(text, "Commands"), re.MULTILINE), path
+
+
+def test_help_keeps_example_lines() -> None:
+    for path, command in _commands():
+        block = (command.help or "").split("\b\n", 1)
+        assert len(block) == 2, path  # the examples are a paragraph that Click leaves as written
+        examples = [line.strip() for line in block[1].splitlines()[1:] if line.strip()]
+        assert examples, path
+        help_lines = [line.strip() for line in _help(path).splitlines()]
+        for example in examples:
+            assert "costbot " in example, (path, example)
+            assert example in help_lines, (path, example)
+
+
+def test_readme_commands_exist() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    usages = re.findall(r"`(costbot [^`]*)`", readme)
+    for block in re.findall(r"```bash\n(.*?)```", readme, re.DOTALL):
+        usages += [line for line in block.splitlines() if line.startswith("costbot ")]
+    assert len(usages) > 10
+    _, root = next(_commands())
+    for usage in usages:
+        _check_usage(root, usage)
+
+
+def _check_usage(root, usage: str) -> None:
+    """Check that a usage line such as `costbot budgets check / list [--at TIME]` names real commands and options."""
+    group, leaves, sibling = root, [], False
+    for token in re.sub(r'"[^"]*"', "", usage).split()[1:]:
+        word = token.strip("[]")
+        if word == "/":
+            sibling = True
+            continue
+        if word.startswith("-"):
+            command = leaves[-1] if leaves else group
+            names = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+            assert word in names | {"--help", "-h"}, (usage, word)
+            continue
+        if word in ("…", "...") or (leaves and not sibling):
+            continue  # an elision, or an argument value such as FILE... or a rule id
+        assert word in group.commands, (usage, word)
+        child = group.commands[word]
+        if hasattr(child, "commands") and not sibling:
+            group = child
+        else:
+            leaves.append(child)
+        sibling = False

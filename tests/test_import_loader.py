@@ -86,8 +86,8 @@ def test_bad_file_errors(engine, tmp_path):
         ),
         "missing.csv": (
             HEADER.replace("prompt_tokens,", "") + "\n",
-            "1: header: 'request_id,call_type,api_key,spend,total_tokens,completion_tokens,startTime,endT': "
-            "missing required column(s): prompt_tokens",
+            "1: prompt_tokens: '': missing required column of the LiteLLM spend log CSV; the header has: "
+            + HEADER.replace("prompt_tokens,", "").replace(",", ", ")[:300],
         ),
         "empty.csv": ("", "1: file: '': the file is empty; export it again with data"),
         "blank.json": ("\ufeff \r\n", "1: file: '': the file is empty; export it again with data"),
@@ -126,6 +126,20 @@ def test_unknown_format_lists_formats(engine, tmp_path):
     )
     [error] = _errors(path, engine, format_name="openai")
     assert error.startswith(f"{path}: --format: 'openai': unknown format; use one of:\n")
+
+
+def test_cli_names_closest_format(cli_env, tmp_path):
+    from bot.cli import app
+
+    path = _write(tmp_path, "outcomes.csv", "start_time,workflow,succeded,failed,escalated,review_minutes,review_cost_usd\n")
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        f"{path}:1: format: 'start_time,workflow,succeded,failed,escalated,review_minutes': looks like the "
+        'outcomes CSV (outcomes_csv), but column "succeeded" is missing; found "succeded" (did you mean "succeeded"?).'
+    ) in result.stderr
+    assert f"{path}: nothing imported\n" in result.stderr
 
 
 def test_bom_and_crlf_import_cleanly(engine, tmp_path):

@@ -200,7 +200,8 @@ def test_missing_required_column(engine: sa.Engine, tmp_path: Path) -> None:
 def test_unknown_column(engine: sa.Engine, tmp_path: Path) -> None:
     path = write(tmp_path / "typo.csv", OUTCOME_HEADER.rstrip("\n") + ",tenat\n" + GOOD_OUTCOME.rstrip("\n") + ",acme\n")
     assert failure(engine, path) == [
-        f"{path}:1: tenat: 'tenat': unknown column of the outcomes CSV; expected start_time, workflow, succeeded, "
+        f"{path}:1: tenat: 'tenat': unknown column of the outcomes CSV (did you mean \"tenant\"?); "
+        "expected start_time, workflow, succeeded, "
         "failed, escalated, review_minutes, review_cost_usd and optionally bucket_seconds, team, tenant, user, "
         "project, environment"
     ]

@@ -8,12 +8,19 @@ import sys
 
 import typer
 
+from bot.cli.apps import new_app
 from bot.settings import SettingsError, get_settings
 
-app = typer.Typer(
+app = new_app(
+    "Keep AI spend explainable and owned: import usage, ask cost questions, check budgets, run rules.\n\n"
+    "Each command has --help with examples.\n\n"
+    "\b\n"
+    "Examples:\n"
+    "  costbot demo\n"
+    "  costbot import examples/openai/usage_completions.json\n"
+    '  costbot ask "spend by team last week"\n'
+    "  costbot -v budgets check --dry-run",
     name="costbot",
-    help="Keep AI spend explainable and owned: import usage, ask cost questions, check budgets, run rules.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

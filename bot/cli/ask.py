@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from bot.cli.apps import new_app
 from bot.cli.options import parse_timestamp
 from bot.clock import FixedClock, SystemClock
 from bot.db import session_scope
@@ -16,14 +17,21 @@ from bot.settings import get_settings
 def register(app: typer.Typer) -> None:
     @app.command("ask")
     def ask(
-        question: str = typer.Argument(..., help="The cost question, in quotes."),
+        question: str = typer.Argument(..., metavar="QUESTION", help="The cost question, in quotes."),
         as_json: bool = typer.Option(False, "--json", help="Print the structured query and result as JSON instead of text."),
-        chart: Path | None = typer.Option(None, "--chart", help="Write the answer's chart (PNG) to this file, when it has one."),
-        at: str | None = typer.Option(None, "--at", help="Answer as if now were this RFC 3339 time (periods like 'last week' start from it)."),
+        chart: Path | None = typer.Option(None, "--chart", metavar="FILE", help="Write the answer's chart (PNG) to this file, when it has one."),
+        at: str | None = typer.Option(None, "--at", metavar="TIME", help="Answer as if now were this RFC 3339 time (periods like 'last week' start from it)."),
     ) -> None:
-        """Answer a cost question from the imported usage and print the answer.
+        """Answer a cost question from the imported usage.
 
-        Example: costbot ask "how much did we spend last week by team"
+        docs/questions.md lists the questions it understands.
+
+        \b
+        Examples:
+          costbot ask "how much did we spend last week by team"
+          costbot ask --at 2026-11-20T00:00Z "cost per success by workflow last 30 days"
+          costbot ask --json "top 5 features by spend last week"
+          costbot ask --chart spend.png "spend by day last 30 days"
         """
         from bot.questions import answer_question
 
@@ -42,13 +50,17 @@ def register(app: typer.Typer) -> None:
                 chart.write_bytes(answer.chart_png)
                 typer.echo(f"chart written to {chart}", err=True)
 
-    rollups_app = typer.Typer(help="Pre-aggregated hourly usage that keeps cost questions fast.", no_args_is_help=True)
+    rollups_app = new_app(
+        "Pre-aggregated hourly usage that keeps cost questions fast.\n\n\b\nExample:\n  costbot rollups rebuild"
+    )
 
     @rollups_app.command("rebuild")
     def rebuild() -> None:
         """Delete the rollups and build them again from every usage row.
 
-        Example: costbot rollups rebuild
+        \b
+        Example:
+          costbot rollups rebuild
         """
         from bot.queries.rollups import rebuild_rollups
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot import db
 from bot.budgets.blocks import pct, usd
 from bot.budgets.config import BudgetFileError, load_budgets
+from bot.cli.apps import new_app
 from bot.cli.options import parse_timestamp
 from bot.models import BudgetAlert, BudgetSnooze
 from bot.settings import get_settings
@@ -53,16 +54,28 @@ def _alerts_this_period(session: Session, statuses) -> dict[str, list[str]]:
 
 
 def register(app: typer.Typer) -> None:
-    budgets_app = typer.Typer(help="Check budgets, list their state and validate the budgets file.", no_args_is_help=True)
+    budgets_app = new_app(
+        "Check budgets, list their state and validate the budgets file.\n\n"
+        "The budgets file is COSTBOT_BUDGETS_FILE (budgets.yml by default).\n\n"
+        "\b\nExamples:\n  costbot budgets list\n  costbot budgets check --dry-run"
+    )
 
     @budgets_app.command("check")
     def check(
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the alerts that are due without recording or queueing them."),
-        at: str | None = typer.Option(None, "--at", help="Check as of this ISO 8601 timestamp with a zone (default: now)."),
+        at: str | None = typer.Option(
+            None, "--at", metavar="TIME", help="Check as of this ISO 8601 timestamp with a zone (default: now)."
+        ),
     ) -> None:
-        """Check every budget now (or --at a past moment) and queue the alerts that are due.
+        """Check every budget and queue the alerts that are due.
 
-        Example: costbot budgets check --dry-run --at 2026-11-20T00:00Z
+        Checks as of now, or --at a past moment. With --dry-run it prints the alerts that are
+        due without recording or queueing them.
+
+        \b
+        Examples:
+          costbot budgets check
+          costbot budgets check --dry-run --at 2026-11-20T00:00Z
         """
         from bot.budgets.alerts import run_check
 
@@ -95,11 +108,19 @@ def register(app: typer.Typer) -> None:
 
     @budgets_app.command("list")
     def list_budgets(
-        at: str | None = typer.Option(None, "--at", help="Show the state as of this ISO 8601 timestamp (default: now)."),
+        at: str | None = typer.Option(
+            None, "--at", metavar="TIME", help="Show the state as of this ISO 8601 timestamp (default: now)."
+        ),
     ) -> None:
-        """Show each budget's spend, share used, forecast, reset date and top drivers.
+        """Show each budget's spend, forecast and top drivers.
 
-        Example: costbot budgets list
+        Each line also gives the share used, the reset date, the alerts sent this period and
+        any snooze.
+
+        \b
+        Examples:
+          costbot budgets list
+          costbot budgets list --at 2026-11-20T00:00Z
         """
         from bot.budgets.checks import check_budgets
 
@@ -128,11 +149,19 @@ def register(app: typer.Typer) -> None:
 
     @budgets_app.command("validate")
     def validate(
-        file: Path | None = typer.Argument(None, help="Budgets file to validate (default: COSTBOT_BUDGETS_FILE)."),
+        file: Path | None = typer.Argument(
+            None, metavar="FILE", help="Budgets file to validate (default: COSTBOT_BUDGETS_FILE)."
+        ),
     ) -> None:
-        """Validate a budgets file and list every mistake as FILE:LINE: budget NAME: what is wrong.
+        """Validate a budgets file and list every mistake.
 
-        Example: costbot budgets validate examples/budgets.yml
+        Each mistake is one line, `FILE:LINE: budget NAME: what is wrong`, and any mistake
+        makes the exit status 1.
+
+        \b
+        Examples:
+          costbot budgets validate
+          costbot budgets validate examples/budgets.yml
         """
         path = file or get_settings().budgets_file
         budgets = _load(path)

@@ -136,19 +136,22 @@ def _answer_samples(settings: Settings, session: Session, at: datetime) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        examples: Path = typer.Option(EXAMPLES_DIR, "--examples", help="Folder of example exports to import."),
+        examples: Path = typer.Option(EXAMPLES_DIR, "--examples", metavar="DIR", help="Folder of example exports to import."),
         at: str = typer.Option(
-            EXAMPLES_END.isoformat(), "--at", help="Run the checks as of this ISO 8601 time (default: where the examples end)."
+            EXAMPLES_END.isoformat(), "--at", metavar="TIME", help="Run the checks as of this ISO 8601 time (default: where the examples end)."
         ),
     ) -> None:
-        """Run the main job on the example exports and print the Slack messages it would post.
+        """Run the main job on the example exports.
 
         Migrates the database (DATABASE_URL, an SQLite file by default), imports the examples,
-        checks budgets, runs the rule pack, prints the alerts and findings, and answers five
-        sample questions. Safe to run again. With SLACK_BOT_TOKEN and SLACK_APP_TOKEN set,
-        it starts the bot in Socket Mode instead.
+        checks budgets, runs the rule pack, prints the Slack messages it would post, and
+        answers five sample questions. Safe to run again. With SLACK_BOT_TOKEN and
+        SLACK_APP_TOKEN set, it starts the bot in Socket Mode instead.
 
-        Example: costbot demo
+        \b
+        Examples:
+          costbot demo
+          DATABASE_URL=sqlite:///demo2.db costbot demo --at 2026-11-13T00:00Z
         """
         settings = get_settings()
         if settings.slack_bot_token and settings.slack_app_token:

@@ -24,22 +24,26 @@ def _parse_end(value: str) -> datetime:
 def register(app: typer.Typer) -> None:
     @app.command("demo-data")
     def demo_data(
-        out_dir: Path = typer.Argument(..., help="Folder to write the files into; created if missing."),
-        seed: int = typer.Option(cases.DEFAULT_SEED, "--seed", help="Random seed; the same seed gives identical files."),
-        days: int = typer.Option(cases.DEFAULT_DAYS, "--days", min=30, max=3660,
+        out_dir: Path = typer.Argument(..., metavar="DIR", help="Folder to write the files into; created if missing."),
+        seed: int = typer.Option(cases.DEFAULT_SEED, "--seed", metavar="N", help="Random seed; the same seed gives identical files."),
+        days: int = typer.Option(cases.DEFAULT_DAYS, "--days", min=30, max=3660, metavar="N",
                                  help="Days of data, ending at --end."),
-        end: str = typer.Option(cases.DEFAULT_END.date().isoformat(), "--end",
+        end: str = typer.Option(cases.DEFAULT_END.date().isoformat(), "--end", metavar="DATE",
                                 help="Exclusive end of the data as a UTC date (YYYY-MM-DD)."),
-        llm_rows: int | None = typer.Option(None, "--llm-rows", min=0,
+        llm_rows: int | None = typer.Option(None, "--llm-rows", min=0, metavar="N",
                                             help=f"Write only {BENCH_FILE}: this many OpenAI completions "
                                                  "usage rows in hourly buckets, for benchmarks."),
     ) -> None:
-        """Write example exports with planted cost problems, plus mapping.yml and budgets.yml.
+        """Write example exports with planted cost problems.
 
-        The exports are 90 days of OpenAI usage and costs, Anthropic usage and cost reports,
-        LiteLLM spend logs, a FOCUS CSV with rented GPUs, nvidia-smi logs, outcomes and tools.
+        The exports are --days (90 by default) of OpenAI usage and costs, Anthropic usage and
+        cost reports, LiteLLM spend logs, a FOCUS CSV with rented GPUs, nvidia-smi logs,
+        outcomes and tools, plus the mapping.yml and budgets.yml that go with them.
 
-        Example: costbot demo-data examples/ --seed 2026
+        \b
+        Examples:
+          costbot demo-data examples/ --seed 2026
+          costbot demo-data /tmp/bench --llm-rows 1000000
         """
         end_time = _parse_end(end)
         if llm_rows is not None:

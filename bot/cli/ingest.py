@@ -9,6 +9,7 @@ import typer
 from sqlmodel import Session
 
 from bot import db
+from bot.cli.apps import new_app
 from bot.cli.options import parse_day
 from bot.settings import get_settings
 
@@ -40,31 +41,38 @@ def _load_pricer(settings):
 def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_(
-        files: list[Path] = typer.Argument(..., help="Export files to import.", show_default=False),
-        format_name: str | None = typer.Option(None, "--format", help="Format name; detected from the content when omitted."),
+        files: list[Path] = typer.Argument(..., metavar="FILE", help="Export files to import.", show_default=False),
+        format_name: str | None = typer.Option(
+            None, "--format", metavar="NAME", help="Format name; detected from the content when omitted."
+        ),
         skip_bad_rows: bool = typer.Option(
             False, "--skip-bad-rows", help="Import the good rows and write the bad ones to FILE.rejects.csv."
         ),
         host: str | None = typer.Option(
-            None, "--host", help="GPU logs: host name of the samples (default: the file name up to its first dot)."
+            None, "--host", metavar="NAME", help="GPU logs: host name of the samples (default: the file name up to its first dot)."
         ),
         host_tz: str | None = typer.Option(
-            None, "--host-tz", help="nvidia-smi logs: IANA time zone of the host's clock (default: the mapping, else UTC)."
+            None, "--host-tz", metavar="ZONE", help="nvidia-smi logs: IANA time zone of the host's clock (default: the mapping, else UTC)."
         ),
         sample_time: str | None = typer.Option(
-            None, "--time", help="GPU logs without timestamps: RFC 3339 time of the samples (default: file modification time)."
+            None, "--time", metavar="TIME", help="GPU logs without timestamps: RFC 3339 time of the samples (default: file modification time)."
         ),
         interval_seconds: int | None = typer.Option(
-            None, "--interval-seconds", min=1, help="GPU logs: seconds each sample covers (default: time to the next sample)."
+            None, "--interval-seconds", min=1, metavar="SECONDS", help="GPU logs: seconds each sample covers (default: time to the next sample)."
         ),
     ) -> None:
-        """Import usage and cost exports. A file with a bad row imports nothing unless --skip-bad-rows.
+        """Import usage and cost exports into the database.
 
-        Formats: OpenAI usage and costs, Anthropic usage and cost reports, LiteLLM spend logs,
-        FOCUS, nvidia-smi, DCGM, and the outcomes and tools CSVs (see --format with a wrong name
-        for the list).
+        A file with a bad row imports nothing unless --skip-bad-rows. Formats: OpenAI usage
+        and costs, Anthropic usage and cost reports, LiteLLM spend logs, FOCUS, nvidia-smi,
+        DCGM, and the outcomes and tools CSVs (see --format with a wrong name for the list).
 
-        Example: costbot import usage_completions.json costs.json --skip-bad-rows
+        \b
+        Examples:
+          costbot import examples/openai/usage_completions.json examples/openai/costs.json
+          costbot import spend_logs.csv --skip-bad-rows
+          costbot import billing.csv --format focus
+          costbot import gpu-07.nvidia-smi.csv --host-tz Europe/Berlin
         """
         from bot.ingest.base import ImportFailed
         from bot.ingest.loader import import_file
@@ -97,15 +105,18 @@ def register(app: typer.Typer) -> None:
         if failed:
             raise typer.Exit(1)
 
-    prices_app = typer.Typer(help="Inspect model prices.", no_args_is_help=True)
+    prices_app = new_app("Inspect model prices.\n\n\b\nExample:\n  costbot prices missing")
 
     @prices_app.command("missing")
     def missing() -> None:
-        """List models whose usage is stored without a price, with row counts and tokens.
+        """List models whose usage is stored without a price.
 
-        Add them to the price overrides file (COSTBOT_PRICE_OVERRIDES_FILE) and import again.
+        Shows each model's row count, requests and tokens. Add the models to the price
+        overrides file (COSTBOT_PRICE_OVERRIDES_FILE) and import again.
 
-        Example: costbot prices missing
+        \b
+        Example:
+          costbot prices missing
         """
         from bot.pricing.reports import missing_prices, unpriced_tool_rows
 
@@ -126,15 +137,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reconcile")
     def reconcile_(
-        start: str | None = typer.Option(None, "--start", help="First UTC day, YYYY-MM-DD (default: all)."),
-        end: str | None = typer.Option(None, "--end", help="Day after the last, YYYY-MM-DD (default: all)."),
-        provider: list[str] | None = typer.Option(None, "--provider", help="Only this provider; repeatable."),
+        start: str | None = typer.Option(None, "--start", metavar="DATE", help="First UTC day, YYYY-MM-DD (default: all)."),
+        end: str | None = typer.Option(None, "--end", metavar="DATE", help="Day after the last, YYYY-MM-DD (default: all)."),
+        provider: list[str] | None = typer.Option(None, "--provider", metavar="NAME", help="Only this provider; repeatable."),
     ) -> None:
-        """Show reported vs priced cost per provider and UTC day, and the gap between them.
+        """Compare reported and priced cost per provider and day.
 
-        A large gap points at a wrong or missing price, or at usage not imported.
+        Shows the provider-reported cost, the cost priced from usage and the gap between them
+        per provider and UTC day. A large gap points at a wrong or missing price, or at usage
+        not imported.
 
-        Example: costbot reconcile --start 2026-11-01 --end 2026-11-08 --provider openai
+        \b
+        Examples:
+          costbot reconcile
+          costbot reconcile --start 2026-11-01 --end 2026-11-08 --provider openai
         """
         from bot.pricing.reports import reconcile
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from bot.cli.apps import new_app
 from bot.cli.options import parse_day, parse_timestamp
 from bot.clock import SystemClock
 from bot.settings import get_settings
@@ -41,13 +42,27 @@ def _explain_value(value, field_type: str | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    rules_app = typer.Typer(help="Validate, test, run, backtest and explain rule files.", no_args_is_help=True)
+    rules_app = new_app(
+        "Validate, test, run, backtest and explain rule files.\n\n"
+        "Rule files are the YAML files in COSTBOT_RULES_DIR (rules/ by default), described in docs/rules.md.\n\n"
+        "\b\nExamples:\n  costbot rules validate\n  costbot rules run --dry-run"
+    )
 
     @rules_app.command("validate")
-    def validate(paths: list[Path] = typer.Argument(None, help="Rule files to check; all files in the rules folder by default.")) -> None:
-        """Check rule files and print one `FILE:LINE: rule ID: what is wrong` line per error; exit 1 on any.
+    def validate(
+        paths: list[Path] = typer.Argument(
+            None, metavar="FILE", help="Rule files to check; all files in the rules folder by default."
+        ),
+    ) -> None:
+        """Check rule files and list every error.
 
-        Example: costbot rules validate rules/gpus.yml
+        Each error is one line, `FILE:LINE: rule ID: what is wrong`, and any error makes the
+        exit status 1.
+
+        \b
+        Examples:
+          costbot rules validate
+          costbot rules validate rules/gpus.yml
         """
         from bot.rules.loader import RuleLoadError, folder_signature, load_rule_paths, rule_files
 
@@ -67,10 +82,18 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"ok: {len(loaded.rules)} rules in {len(files)} files")
 
     @rules_app.command("test")
-    def test(folder: Path = typer.Option(None, "--dir", help="Folder of fixture files; rules/tests by default.")) -> None:
-        """Run the fixture cases (metric values in, expected finding out) against the rules; exit 1 on a failure.
+    def test(
+        folder: Path = typer.Option(None, "--dir", metavar="DIR", help="Folder of fixture files; rules/tests by default."),
+    ) -> None:
+        """Run the rule fixture cases and list the failures.
 
-        Example: costbot rules test
+        Each case gives metric values and the finding the rules should produce from them. A
+        failed case, or a folder without cases, makes the exit status 1.
+
+        \b
+        Examples:
+          costbot rules test
+          costbot rules test --dir rules/tests
         """
         from bot.rules.fixtures import fixture_files, run_fixture_file
 
@@ -87,11 +110,19 @@ def register(app: typer.Typer) -> None:
     @rules_app.command("run")
     def run(
         dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be posted; store and post nothing."),
-        at: str = typer.Option(None, "--at", help="Evaluate as of this ISO timestamp (UTC if it ends in Z) instead of now."),
+        at: str = typer.Option(
+            None, "--at", metavar="TIME", help="Evaluate as of this ISO timestamp (UTC if it ends in Z) instead of now."
+        ),
     ) -> None:
-        """Evaluate the rules now (or --at a time) and post new findings, or only print them with --dry-run.
+        """Evaluate the rules and post the new findings.
 
-        Example: costbot rules run --dry-run --at 2026-11-20T00:00Z
+        Evaluates as of now, or --at a past moment. With --dry-run it prints the findings and
+        stores and posts nothing.
+
+        \b
+        Examples:
+          costbot rules run
+          costbot rules run --dry-run --at 2026-11-20T00:00Z
         """
         from bot.db import get_engine, session_scope
         from bot.rules.runner import run_rules
@@ -111,12 +142,17 @@ def register(app: typer.Typer) -> None:
 
     @rules_app.command("backtest")
     def backtest(
-        start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD), evaluated at its start in UTC."),
-        end: str = typer.Option(..., "--to", help="Last day (YYYY-MM-DD), inclusive."),
+        start: str = typer.Option(..., "--from", metavar="DATE", help="First day (YYYY-MM-DD), evaluated at its start in UTC."),
+        end: str = typer.Option(..., "--to", metavar="DATE", help="Last day (YYYY-MM-DD), inclusive."),
     ) -> None:
-        """Show what the rules would have posted, day by day, on the stored history; nothing is posted.
+        """Replay the rules day by day over the stored history.
 
-        Example: costbot rules backtest --from 2026-11-01 --to 2026-11-20
+        Prints what the rules would have posted each day, keeping each rule's cooldown.
+        Nothing is stored or posted.
+
+        \b
+        Example:
+          costbot rules backtest --from 2026-11-01 --to 2026-11-20
         """
         from bot.db import get_engine, session_scope
         from bot.rules.evaluate import evaluate
@@ -149,12 +185,17 @@ def register(app: typer.Typer) -> None:
 
     @rules_app.command("explain")
     def explain(
-        rule_id: str = typer.Argument(..., help="The rule id."),
-        at: str = typer.Option(None, "--at", help="Evaluate as of this ISO timestamp instead of now."),
+        rule_id: str = typer.Argument(..., metavar="RULE_ID", help="The rule id."),
+        at: str = typer.Option(None, "--at", metavar="TIME", help="Evaluate as of this ISO timestamp instead of now."),
     ) -> None:
-        """Print a rule's conditions and the latest values of its fields for every scope, marking matches.
+        """Show a rule's conditions and the values of each scope.
 
-        Example: costbot rules explain premium-model-overuse --at 2026-11-20T00:00Z
+        Prints the rule's conditions, then the latest values of the fields they read for
+        every scope, marking the scopes that match.
+
+        \b
+        Example:
+          costbot rules explain premium-model-overuse --at 2026-11-20T00:00Z
         """
         from bot.db import get_engine, session_scope
         from bot.rules.compile import match_condition
@@ -199,9 +240,14 @@ def register(app: typer.Typer) -> None:
 
     @rules_app.command("docs")
     def docs(check: bool = typer.Option(False, "--check", help="Exit 1 when docs/rules.md is out of date instead of writing it.")) -> None:
-        """Write docs/rules.md from the metrics registry (or check that it is current).
+        """Write docs/rules.md from the metrics registry.
 
-        Example: costbot rules docs --check
+        With --check it writes nothing and exits with status 1 when the file is out of date.
+
+        \b
+        Examples:
+          costbot rules docs
+          costbot rules docs --check
         """
         from bot.rules.docs import render_rules_doc
 
@@ -218,9 +264,13 @@ def register(app: typer.Typer) -> None:
 
     @rules_app.command("schema")
     def schema() -> None:
-        """Print the JSON Schema of rule files, generated from the metrics registry, for editors and CI.
+        """Print the JSON Schema of rule files.
 
-        Example: costbot rules schema > rules.schema.json
+        The schema is generated from the metrics registry, for editors and CI.
+
+        \b
+        Example:
+          costbot rules schema > rules.schema.json
         """
         import json
 

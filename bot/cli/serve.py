@@ -38,11 +38,17 @@ def register(app: typer.Typer) -> None:
         socket: bool = typer.Option(
             False, "--socket", help="Connect to Slack in Socket Mode (needs SLACK_APP_TOKEN) instead of serving HTTP."
         ),
-        host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on for HTTP."),
+        host: str = typer.Option("0.0.0.0", "--host", metavar="ADDRESS", help="Address to listen on for HTTP."),
     ) -> None:
-        """Run the Slack app: HTTP on $PORT with /slack/events and /health, or Socket Mode with --socket.
+        """Run the Slack app over HTTP, or in Socket Mode.
 
-        Example: PORT=3000 costbot serve
+        Over HTTP it serves /slack/events and /health on $PORT. With --socket it connects to
+        Slack in Socket Mode instead.
+
+        \b
+        Examples:
+          PORT=3000 costbot serve
+          costbot serve --socket
         """
         settings = get_settings()
         if socket:

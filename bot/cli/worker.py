@@ -15,10 +15,17 @@ logger = logging.getLogger(__name__)
 def register(app: typer.Typer) -> None:
     @app.command("worker")
     def worker() -> None:
-        """Run budget checks, rule evaluation, the weekly digest and outbox retries on their schedules.
+        """Run the scheduled jobs until stopped with Ctrl-C.
 
-        Run one worker per SQLite database; with PostgreSQL, several workers share the runs.
-        Example: costbot worker --help
+        The jobs are budget checks, rule evaluation, the weekly digest and outbox retries, each
+        on its cron setting (COSTBOT_BUDGET_CHECK_CRON, COSTBOT_RULES_CRON,
+        COSTBOT_DIGEST_CRON, COSTBOT_OUTBOX_CRON). Run one worker per SQLite database. With
+        PostgreSQL, several workers share the runs.
+
+        \b
+        Examples:
+          costbot worker
+          costbot -v worker
         """
         from apscheduler.schedulers.blocking import BlockingScheduler
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
+from bot.ingest.fields import RequiredFields
 from bot.ingest.reading import BadValue, natural_key, parse_count, parse_decimal, parse_text
 from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
 
@@ -27,6 +28,19 @@ _TIERS = {None: "standard", "standard": "standard", "batch": "batch", "priority"
 _USAGE_GROUPS = ("workspace_id", "api_key_id", "model", "service_tier", "context_window", "inference_geo")
 _COST_GROUPS = ("workspace_id", "description", "cost_type", "context_window", "model", "service_tier",
                 "token_type", "inference_geo")
+
+# Keys of a report page and its buckets, which both reports share.
+_PAGE_KEYS = frozenset({"data", "has_more", "next_page"})
+USAGE_FIELDS = RequiredFields(
+    "key", ("starting_at", "ending_at", "results", "uncached_input_tokens", "output_tokens"),
+    _PAGE_KEYS | set(_USAGE_GROUPS) | {
+        "cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens", "cache_read_input_tokens",
+        "server_tool_use", "web_search_requests",
+    },
+)  # fmt: skip
+COST_FIELDS = RequiredFields(
+    "key", ("starting_at", "ending_at", "results", "amount", "currency"), _PAGE_KEYS | set(_COST_GROUPS)
+)
 
 
 def _text_head(head: bytes) -> str:
@@ -65,12 +79,18 @@ def _get(result: dict, name: str, parse, **options):
         raise _FieldError(name, result.get(name), str(exc)) from None
 
 
-@register("anthropic_usage", "Anthropic usage report for messages (Admin API JSON)", _sniff_usage)
+@register(
+    "anthropic_usage", "Anthropic usage report for messages (Admin API JSON)", _sniff_usage,
+    label="Anthropic usage report", fields=USAGE_FIELDS,
+)  # fmt: skip
 def parse_usage(context: ParseContext) -> Iterator[Record | RowError]:
     yield from _parse(context, _usage_records)
 
 
-@register("anthropic_costs", "Anthropic cost report (Admin API JSON, amounts in cents)", _sniff_costs)
+@register(
+    "anthropic_costs", "Anthropic cost report (Admin API JSON, amounts in cents)", _sniff_costs,
+    label="Anthropic cost report", fields=COST_FIELDS,
+)  # fmt: skip
 def parse_costs(context: ParseContext) -> Iterator[Record | RowError]:
     yield from _parse(context, _cost_records)
 

@@ -13,9 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlmodel import SQLModel
+
+if TYPE_CHECKING:
+    from bot.ingest.fields import RequiredFields
 
 
 @dataclass(frozen=True)
@@ -93,24 +96,34 @@ Sniffer = Callable[[bytes, Path], bool]
 
 @dataclass(frozen=True)
 class Format:
-    """An import format: its `--format` name, a one-line description, a content sniffer and a parser."""
+    """An import format: its `--format` name, a one-line description, a content sniffer and a parser.
+
+    `label` names the format in messages ("outcomes CSV"). `fields` lists the columns or keys
+    it needs. When no sniffer accepts a file, detection uses them to name the closest format.
+    """
 
     name: str
     description: str
     sniff: Sniffer
     parse: Parser
+    label: str
+    fields: RequiredFields | None = None
 
 
 FORMATS: dict[str, Format] = {}
 
 
-def register(name: str, description: str, sniff: Sniffer) -> Callable[[Parser], Parser]:
+def register(
+    name: str, description: str, sniff: Sniffer, *, label: str | None = None, fields: RequiredFields | None = None
+) -> Callable[[Parser], Parser]:
     """Register the decorated parser as format `name`."""
 
     def decorator(parse: Parser) -> Parser:
         if name in FORMATS:
             raise ValueError(f"import format {name!r} is registered twice")
-        FORMATS[name] = Format(name=name, description=description, sniff=sniff, parse=parse)
+        FORMATS[name] = Format(
+            name=name, description=description, sniff=sniff, parse=parse, label=label or name, fields=fields
+        )
         return parse
 
     return decorator

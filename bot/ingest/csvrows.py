@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bot.ingest.base import ImportFailed, ParseContext, RowError
+from bot.ingest.fields import RequiredFields, missing_column_errors
 
 # Cells that mean "no value". FOCUS exports from several tools write the literal `null`.
 NULL_STRINGS = frozenset({"", "null", "NULL", "Null"})
@@ -43,10 +44,13 @@ class CsvRow:
         return RowError(str(path), self.line, column, self.raw.get(column, ""), message, raw=self.raw)
 
 
-def read_rows(context: ParseContext, *, required: Iterable[str], what: str) -> Iterator[CsvRow | RowError]:
+def read_rows(
+    context: ParseContext, *, required: Iterable[str], what: str, optional: Iterable[str] = ()
+) -> Iterator[CsvRow | RowError]:
     """Yield the rows of the CSV file `context.path`, or RowErrors for rows that cannot be read.
 
-    `required` lists the columns the header must contain; `what` names the format in messages.
+    `required` lists the columns the header must contain and `optional` the other columns the
+    format reads (never suggested as a misspelt required column); `what` names the format in messages.
     A problem with the header or the file as a whole raises ImportFailed, because no row of
     such a file can be trusted. A bad row is yielded as a RowError, and reading goes on.
     """
@@ -69,9 +73,10 @@ def read_rows(context: ParseContext, *, required: Iterable[str], what: str) -> I
         if header is None or not any(cell.strip() for cell in header):
             raise ImportFailed([RowError(name, 1, "file", "", f"empty file; expected a {what} header line")])
 
-        header_error = _check_header(name, header, tuple(required), what)
-        if header_error is not None:
-            raise ImportFailed([header_error])
+        fields = RequiredFields("column", tuple(required), frozenset(optional))
+        header_errors = _check_header(name, header, fields, what)
+        if header_errors:
+            raise ImportFailed(header_errors)
         columns = [cell.strip() for cell in header]
         columns[0] = columns[0].removeprefix(BOM)
 
@@ -110,34 +115,28 @@ def read_rows(context: ParseContext, *, required: Iterable[str], what: str) -> I
             yield CsvRow(first_line, values, raw)
 
 
-def _check_header(name: str, header: list[str], required: tuple[str, ...], what: str) -> RowError | None:
+def _check_header(name: str, header: list[str], fields: RequiredFields, what: str) -> list[RowError]:
     joined = ",".join(header)
     if _UNDECODABLE.search(joined):
-        return RowError(name, 1, "header", joined[:200], "invalid UTF-8; save the file as UTF-8")
+        return [RowError(name, 1, "header", joined[:200], "invalid UTF-8; save the file as UTF-8")]
     if len(header) == 1:
         for delimiter in _OTHER_DELIMITERS:
             if delimiter in header[0]:
-                return RowError(
+                return [RowError(
                     name, 1, "header", header[0][:200],
                     f"columns are separated by {delimiter!r}, not commas; export the {what} as comma-separated CSV",
-                )
+                )]
     columns = [cell.strip() for cell in header]
     columns[0] = columns[0].removeprefix(BOM)
     for column in columns:
         if BOM in column:
-            return RowError(name, 1, "header", column, "byte-order mark inside the header; remove it")
+            return [RowError(name, 1, "header", column, "byte-order mark inside the header; remove it")]
     seen: set[str] = set()
     for column in columns:
         if column in seen:
-            return RowError(name, 1, column, column, "duplicate column in the header; keep one")
+            return [RowError(name, 1, column, column, "duplicate column in the header; keep one")]
         seen.add(column)
-    for column in required:
-        if column not in seen:
-            return RowError(
-                name, 1, column, "",
-                f"missing required column of the {what}; the header has: {', '.join(columns)[:300]}",
-            )
-    return None
+    return missing_column_errors(name, columns, fields, what)
 
 
 def _undecodable_cell(name: str, line: int, raw: dict[str, str]) -> RowError | None:

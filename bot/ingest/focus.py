@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.csvrows import CsvRow, ValueProblem, natural_key, parse_decimal, parse_money, parse_utc_time, read_rows, sniff_header
+from bot.ingest.fields import RequiredFields
 from bot.mapping import Mapping, merge_dimensions
 from bot.models.usage import CloudCost
 
@@ -25,6 +26,27 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "focus"
 REQUIRED_COLUMNS = ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost")
+
+# The 57 columns of FOCUS 1.2 (a superset of 1.0 and 1.1) and those of the AI token billing
+# working draft. A missing required column is never matched to one of these, because
+# "ChargeFrequency", for example, is a column of its own and not a misspelt "ChargePeriodEnd".
+SPEC_COLUMNS = frozenset({
+    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingAccountType",
+    "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart", "CapacityReservationId",
+    "CapacityReservationStatus", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency",
+    "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory", "CommitmentDiscountId",
+    "CommitmentDiscountName", "CommitmentDiscountQuantity", "CommitmentDiscountStatus",
+    "CommitmentDiscountType", "CommitmentDiscountUnit", "ConsumedQuantity", "ConsumedUnit", "ContractedCost",
+    "ContractedUnitPrice", "EffectiveCost", "InvoiceId", "InvoiceIssuerName", "ListCost", "ListUnitPrice",
+    "PricingCategory", "PricingCurrency", "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName",
+    "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory", "ServiceName",
+    "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId", "SubAccountId",
+    "SubAccountName", "SubAccountType", "Tags",
+    # AI token billing draft
+    "CredentialId", "HostProviderName", "PrincipalId", "RequesterDetails", "ServiceProviderName",
+})
+FIELDS = RequiredFields("column", REQUIRED_COLUMNS, SPEC_COLUMNS)
 
 # Columns that identify a charge, so a re-import or an overlapping export updates the row
 # instead of adding it twice. Amounts, quantities, names and tags are left out on purpose: a
@@ -65,14 +87,14 @@ def sniff(head: bytes, path: Path) -> bool:
     return "BilledCost" in columns and "ChargePeriodStart" in columns
 
 
-@register("focus", "FinOps FOCUS 1.0-1.2 billing CSV (cloud, SaaS and AI token charges)", sniff)
+@register("focus", "FinOps FOCUS 1.0-1.2 billing CSV (cloud, SaaS and AI token charges)", sniff, label="FOCUS export", fields=FIELDS)
 def parse_focus(context: ParseContext) -> Iterator[Record | RowError]:
     """Parse a FOCUS CSV export into CloudCost records, one per row."""
     mapping: Mapping = context.mapping or Mapping()
     path = context.path
     assumed_currency = False
     rows = 0
-    for item in read_rows(context, required=REQUIRED_COLUMNS, what="FOCUS export"):
+    for item in read_rows(context, required=REQUIRED_COLUMNS, what="FOCUS export", optional=SPEC_COLUMNS):
         if isinstance(item, RowError):
             yield item
             continue

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.ingest.base import ImportFailed, ParseContext, Record, RowError, register
 from bot.ingest.csvrows import CsvRow, ValueProblem, natural_key, parse_count, parse_decimal, parse_money, parse_utc_time, read_rows, sniff_header
+from bot.ingest.fields import RequiredFields, closest_name
 from bot.mapping import Mapping, merge_dimensions
 from bot.models.base import DIMENSIONS
 from bot.models.usage import COST_REPORTED, COST_UNPRICED, Outcome, ToolUsage
@@ -43,13 +44,21 @@ def _sniffer(required: tuple[str, ...]) -> Callable[[bytes, Path], bool]:
     return sniff
 
 
-@register("outcomes_csv", "costbot outcomes CSV: workflow runs succeeded/failed/escalated and review labor", _sniffer(OUTCOME_COLUMNS))
+@register(
+    "outcomes_csv", "costbot outcomes CSV: workflow runs succeeded/failed/escalated and review labor",
+    _sniffer(OUTCOME_COLUMNS), label="outcomes CSV",
+    fields=RequiredFields("column", OUTCOME_COLUMNS, frozenset(OUTCOME_OPTIONAL)),
+)  # fmt: skip
 def parse_outcomes(context: ParseContext) -> Iterator[Record | RowError]:
     """Parse an outcomes CSV into Outcome records, one per row."""
     yield from _parse(context, OUTCOME_COLUMNS, OUTCOME_OPTIONAL, "outcomes CSV", _outcome)
 
 
-@register("tools_csv", "costbot tools CSV: tool calls (search, retrieval, vector stores, …) and their cost", _sniffer(TOOL_COLUMNS))
+@register(
+    "tools_csv", "costbot tools CSV: tool calls (search, retrieval, vector stores, …) and their cost",
+    _sniffer(TOOL_COLUMNS), label="tools CSV",
+    fields=RequiredFields("column", TOOL_COLUMNS, frozenset(TOOL_OPTIONAL)),
+)  # fmt: skip
 def parse_tools(context: ParseContext) -> Iterator[Record | RowError]:
     """Parse a tools CSV into ToolUsage records, one per row."""
     yield from _parse(context, TOOL_COLUMNS, TOOL_OPTIONAL, "tools CSV", _tool)
@@ -60,7 +69,7 @@ def _parse(context, required, optional, what, build) -> Iterator[Record | RowErr
     known = set(required) | set(optional)
     rows = 0
     header_checked = False
-    for item in read_rows(context, required=required, what=what):
+    for item in read_rows(context, required=required, what=what, optional=optional):
         if isinstance(item, RowError):
             yield item
             continue
@@ -68,10 +77,7 @@ def _parse(context, required, optional, what, build) -> Iterator[Record | RowErr
             header_checked = True
             unknown = [column for column in item.raw if column not in known]
             if unknown:
-                raise ImportFailed([RowError(
-                    str(context.path), 1, unknown[0], unknown[0],
-                    f"unknown column of the {what}; expected {', '.join(required)} and optionally {', '.join(optional)}",
-                )])
+                raise ImportFailed([_unknown_column(context.path, column, required, optional, what) for column in unknown])
         rows += 1
         try:
             table, values = build(item, mapping)
@@ -81,6 +87,15 @@ def _parse(context, required, optional, what, build) -> Iterator[Record | RowErr
         # Keys name the exact start, so a row with the same key starts at the same time.
         yield Record(table, values, line=item.line, raw=item.raw, key_time=values["start_time"])
     logger.info("%s parsed: path=%s rows=%d", what, context.path, rows)
+
+
+def _unknown_column(path: Path, column: str, required: tuple[str, ...], optional: tuple[str, ...], what: str) -> RowError:
+    close = closest_name(column, required + optional)
+    hint = f' (did you mean "{close}"?)' if close is not None else ""
+    return RowError(
+        str(path), 1, column, column,
+        f"unknown column of the {what}{hint}; expected {', '.join(required)} and optionally {', '.join(optional)}",
+    )
 
 
 def _required(row: CsvRow, column: str) -> str:

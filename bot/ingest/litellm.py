@@ -17,12 +17,24 @@ from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import mapped_dimensions
+from bot.ingest.fields import RequiredFields, describe_missing, missing_column_errors, near_misses
 from bot.ingest.jsonstream import JsonWalker, iter_rows
 from bot.ingest.reading import BadValue, is_null, parse_count, parse_decimal, parse_text, parse_timestamp
 from bot.models.usage import COST_REPORTED, LlmUsage
 
 SOURCE = "litellm"
 REQUIRED_COLUMNS = ("request_id", "startTime", "model", "spend", "prompt_tokens", "completion_tokens")
+# The columns of the LiteLLM_SpendLogs table (the proxy's Prisma schema) that are not required.
+# A missing required column is never matched to one of these.
+OPTIONAL_COLUMNS = frozenset({
+    "call_type", "api_key", "total_tokens", "endTime", "request_duration_ms", "completionStartTime",
+    "model_id", "model_group", "custom_llm_provider", "api_base", "user", "metadata", "cache_hit",
+    "cache_key", "request_tags", "team_id", "organization_id", "end_user", "requester_ip_address",
+    "messages", "response", "session_id", "status", "mcp_namespaced_tool_name", "agent_id",
+    "proxy_server_request",
+})
+CSV_FIELDS = RequiredFields("column", REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+JSON_FIELDS = RequiredFields("key", REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 
 
 def _text_head(head: bytes) -> str:
@@ -55,7 +67,10 @@ def _get(row: dict, name: str, parse, **options):
         raise _FieldError(name, row.get(name), str(exc)) from None
 
 
-@register("litellm_csv", "LiteLLM spend logs as a CSV dump of LiteLLM_SpendLogs", _sniff_csv)
+@register(
+    "litellm_csv", "LiteLLM spend logs as a CSV dump of LiteLLM_SpendLogs", _sniff_csv,
+    label="LiteLLM spend log CSV", fields=CSV_FIELDS,
+)  # fmt: skip
 def parse_csv(context: ParseContext) -> Iterator[Record | RowError]:
     path = str(context.path)
     with context.open_text(newline="") as stream:
@@ -83,15 +98,16 @@ def _check_header(path: str, header: list[str]) -> None:
         for delimiter, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
             if delimiter in names[0]:
                 raise ImportFailed([RowError(path, 1, "header", names[0][:60], f"the file separates columns with {label}; export it with commas")])
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        raise ImportFailed(
-            [RowError(path, 1, "header", ",".join(names)[:80], f"missing required column(s): {', '.join(missing)}")]
-        )
+    errors = missing_column_errors(path, names, CSV_FIELDS, "LiteLLM spend log CSV")
+    if errors:
+        raise ImportFailed(errors)
     header[:] = names
 
 
-@register("litellm_json", "LiteLLM spend logs as /spend/logs JSON (array, {data: [...]} or JSON Lines)", _sniff_json)
+@register(
+    "litellm_json", "LiteLLM spend logs as /spend/logs JSON (array, {data: [...]} or JSON Lines)", _sniff_json,
+    label="LiteLLM spend log JSON", fields=JSON_FIELDS,
+)  # fmt: skip
 def parse_json(context: ParseContext) -> Iterator[Record | RowError]:
     path = str(context.path)
     with context.open_text() as stream:
@@ -99,9 +115,11 @@ def parse_json(context: ParseContext) -> Iterator[Record | RowError]:
             if not isinstance(row, dict):
                 yield RowError(path, line, "row", str(row)[:40], "expected a spend log object", raw=row)
                 continue
-            missing = [name for name in REQUIRED_COLUMNS if name not in row]
+            missing = JSON_FIELDS.missing(row)
             if missing:
-                yield RowError(path, line, missing[0], None, f"missing required field(s): {', '.join(missing)}", raw=row)
+                matches = near_misses(missing, list(row), JSON_FIELDS)
+                described = describe_missing(missing, matches, "key")
+                yield RowError(path, line, missing[0], None, described, raw=row)
                 continue
             yield _record_or_error(context, line, row)
 

@@ -32,9 +32,10 @@ PERIODS = [
     ("last quarter", "2026-07-01", "2026-09-30"),
     ("this year", "2026-01-01", "2026-11-18"),
     ("last year", "2025-01-01", "2025-12-31"),
-    ("last 7 days", "2026-11-12", "2026-11-18"),
-    ("past three weeks", "2026-10-29", "2026-11-18"),
-    ("last 2 months", "2026-09-19", "2026-11-18"),
+    # "last N days" (weeks, months) is the whole days before today, the same days as a rule's window.
+    ("last 7 days", "2026-11-11", "2026-11-17"),
+    ("past three weeks", "2026-10-28", "2026-11-17"),
+    ("last 2 months", "2026-09-18", "2026-11-17"),
     ("october", "2026-10-01", "2026-10-31"),
     ("december", "2025-12-01", "2025-12-31"),  # the latest December not after today
     ("sept 2025", "2025-09-01", "2025-09-30"),
@@ -78,7 +79,7 @@ def test_previous_period():
     month, _ = find_period("last month", TODAY, "UTC")
     assert (month.previous().first, month.previous().last) == (date(2026, 9, 1), date(2026, 9, 30))
     week, _ = find_period("last 7 days", TODAY, "UTC")
-    assert (week.previous().first, week.previous().last) == (date(2026, 11, 5), date(2026, 11, 11))
+    assert (week.previous().first, week.previous().last) == (date(2026, 11, 4), date(2026, 11, 10))
 
 
 def test_invalid_dates_raise():
@@ -102,7 +103,7 @@ def test_value_in_two_dimensions_is_stated():
 
 def test_default_period_is_stated():
     query = parse("spend by team", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert (query.period.first, query.period.last) == (date(2026, 10, 20), date(2026, 11, 18))
+    assert (query.period.first, query.period.last) == (date(2026, 10, 19), date(2026, 11, 17))
     assert query.notes == ["No period named, so this covers the last 30 days."]
 
 

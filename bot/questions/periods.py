@@ -2,7 +2,10 @@
 
 Every period is a run of whole calendar days in the workspace time zone: start is local
 midnight of its first day and end local midnight after its last day, both converted to
-UTC. Weeks start on Monday. A period that reaches today ends at the end of today.
+UTC. Weeks start on Monday. A period that reaches today ends at the end of today, except
+"last N days" (weeks, months), which is the N whole days before today. `last_days` defines
+it, and rule windows use it too, so a question and a rule over "the last 30 days" cover the
+same days.
 """
 
 from __future__ import annotations
@@ -161,18 +164,32 @@ def _this_or_last(unit: str, which: str, today: date) -> tuple[date, date, str]:
     return first, today, "this year"
 
 
+def last_days(count: int, today: date) -> tuple[date, date]:
+    """Return the first and last of the `count` whole days before `today`. Today is left out
+    because its usage is still coming in. "last 30 days" in a question and a rule's
+    `window_days: 30` both mean these days."""
+    return today - timedelta(days=count), today - timedelta(days=1)
+
+
+def days_before(moment: datetime, count: int, tz: tzinfo) -> tuple[datetime, datetime]:
+    """Return the UTC bounds of the `count` whole days in `tz` before the day that contains `moment`."""
+    first, last = last_days(count, moment.astimezone(tz).date())
+    return Period(first, last, f"last {count} days", str(tz)).bounds(tz)
+
+
 def _last_n(match: re.Match, today: date) -> tuple[date, date, str]:
     count = _number(match["n"])
     unit = match["unit"].rstrip("s")
     if count < 1:
         raise PeriodError(f"'{match.group(0)}' names no days; use a count of 1 or more")
     if unit == "day":
-        first = today - timedelta(days=count - 1)
+        days = count
     elif unit == "week":
-        first = today - timedelta(days=7 * count - 1)
+        days = 7 * count
     else:
-        first = today + timedelta(days=1) - relativedelta(months=count)
-    return first, today, f"last {count} {unit}{'s' if count != 1 else ''}"
+        days = (today - (today - relativedelta(months=count))).days
+    first, last = last_days(days, today)
+    return first, last, f"last {count} {unit}{'s' if count != 1 else ''}"
 
 
 def _month_name(match: re.Match, today: date) -> tuple[date, date, str]:

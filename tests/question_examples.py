@@ -164,6 +164,9 @@ EXAMPLES = [
     Example("why did spend go up last week",
             {"intent": "compare", "period": LAST_WEEK, "compare_to": ["2026-11-02", "2026-11-08"]},
             key("change"), D("169.70")),  # 219.70 - 50.00
+    Example("what changed last week",
+            {"intent": "compare", "period": LAST_WEEK, "compare_to": ["2026-11-02", "2026-11-08"]},
+            key("drivers", 0, "rows", 0, "change"), D("168.55")),  # team leads: ml-platform 3.43 + 165.12
     Example("compare this week vs last week",
             {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18"],
              "compare_to": ["2026-11-09", "2026-11-15"]},
@@ -271,6 +274,12 @@ def markdown() -> str:
         "- Batch savings: eligible traffic is standard and priority traffic of features marked",
         "  `interactive: false` in the mapping file (all features when none are marked, an upper bound);",
         "  batch and flex cost 50% of standard, priority at least 1.75× standard.",
+        "- Change drivers: the change is split by feature, model, team and provider. Each split (its",
+        "  largest changes, the other values together and, for model and provider, the spend that is",
+        "  not LLM) adds up to the whole change. The table shows the dimension with the largest change",
+        "  of one named group (the unallocated group does not count), and a line per other dimension",
+        "  follows. The splits overlap, because every dollar counts once in each, so changes add up",
+        "  only within one split.",
         "- GPU idle cost = GPU cost × (1 − time-weighted mean utilization).",
         "- Month-end forecast = spend from the first of the month to the end of yesterday + the mean",
         "  daily spend of the last 7 complete days × the days left in the month, today included.",

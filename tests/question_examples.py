@@ -1,5 +1,5 @@
 """Example questions: the structured query each must parse to, and the figure its answer must
-give on the fixture in `cost_fixture` (today 2026-11-18, time zone UTC).
+give on the fixture in `cost_fixture` (now 12:00 on 2026-11-18, time zone UTC).
 
 This table is the single source of docs/questions.md: `python tests/question_examples.py`
 prints that page, and a test fails when the page and the table differ. The arithmetic
@@ -167,18 +167,24 @@ EXAMPLES = [
     Example("what changed last week",
             {"intent": "compare", "period": LAST_WEEK, "compare_to": ["2026-11-02", "2026-11-08"]},
             key("drivers", 0, "rows", 0, "change"), D("168.55")),  # team leads: ml-platform 3.43 + 165.12
+    # A period that is not over is compared like for like: both periods end 2 days and 12 hours
+    # after their start.
     Example("compare this week vs last week",
-            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18"],
-             "compare_to": ["2026-11-09", "2026-11-15"]},
-            key("change"), D("-119.70")),  # 100.00 - 219.70
+            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
+             "compare_to": ["2026-11-09", "2026-11-11T12:00"]},
+            key("change"), D("-106.30")),  # 100.00 - (197.25 + 9.05)
+    Example("why did spend go up this week",
+            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
+             "compare_to": ["2026-11-09", "2026-11-11T12:00"]},
+            key("previous"), D("206.30")),  # the week before, not the 3 days before: 197.25 + 9.05
     Example("how did team search change this week compared to last week",
-            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18"],
-             "compare_to": ["2026-11-09", "2026-11-15"], "filters": {"team": ["search"]}},
-            key("change"), D("62.30")),  # 100.00 - 37.70
+            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
+             "compare_to": ["2026-11-09", "2026-11-11T12:00"], "filters": {"team": ["search"]}},
+            key("change"), D("71.30")),  # 100.00 - (12.50 + 1.20 + 15.00)
     Example("compare Q3 2026 vs Q4 2026",
-            {"intent": "compare", "period": ["Q3 2026", "2026-07-01", "2026-09-30"],
-             "compare_to": ["2026-10-01", "2026-11-18"]},
-            key("change"), D("-369.70")),
+            {"intent": "compare", "period": ["the same part of Q3 2026", "2026-07-01", "2026-08-18T12:00"],
+             "compare_to": ["2026-10-01", "2026-11-18T12:00"]},
+            key("change"), D("-369.70")),  # Q3 cut to Q4's first 48 days and 12 hours
     # --- cost per success ----------------------------------------------------------------
     Example("cost per success by workflow last week",
             {"intent": "cost_per_success", "period": LAST_WEEK, "group_by": ["feature"]},
@@ -235,7 +241,7 @@ def markdown() -> str:
         "",
         "`costbot ask \"QUESTION\"` and the Slack bot read plain English with a deterministic parser",
         "(no language model, no network). Each question becomes the structured query shown here, as",
-        "printed under `query` by `costbot ask --json`. The dates assume today is Wednesday",
+        "printed under `query` by `costbot ask --json`. The dates assume it is 12:00 on Wednesday",
         "2026-11-18 in the workspace time zone; weeks start on Monday.",
         "",
         "The test suite parses every question in this table and checks the query and the answer's",
@@ -247,11 +253,18 @@ def markdown() -> str:
         "  a month name with or without a year, Q1–Q4 with or without a year, since DATE,",
         "  between DATE and DATE, from DATE to DATE, on DATE, month to date (mtd), year to date (ytd).",
         "  A date is 2026-11-03, Nov 3, 3 Nov or November 3 2026; without a year it is the latest such",
-        "  date not after today. \"Last N days\" (weeks, months) is the N whole days before today:",
-        "  today is left out because its usage is still coming in, and a rule with `window_days: N`",
+        "  date not after today. \"Last N days\" (weeks, months) is the N whole days before today.",
+        "  Today is left out because its usage is still coming in, and a rule with `window_days: N`",
         "  covers the same days, so both give the same amount. Other periods that reach today include",
         "  it. With no period, a question covers the last 30 days (the last 7 days against the 7",
         "  before for a change), and the answer says so. Every answer states its period with dates.",
+        "- Changes: with no second period, a day, week, month, quarter or year is compared with the one",
+        "  before it, and other periods with as many days just before. When either period is not",
+        "  over (this week on a Wednesday), both are cut like for like to the span it has run. That",
+        "  span is its whole days plus today up to the current hour, so \"this week\" at 12:00 on",
+        "  Wednesday is compared with last Monday 00:00 to Wednesday 12:00. A shorter period",
+        "  (February against most of March) is compared whole. The answer states the span and both",
+        "  ranges, and the structured query gives a cut period's end with its time (`2026-11-11T12:00`).",
         "- Groupings: by or per team, feature (workflow), tenant (customer), user, project,",
         "  environment, provider, model, tier, tool, host, GPU model, day, week or month; daily, weekly, monthly.",
         "- Filters: a stored value, alone or after its dimension word (\"team search\", \"the search team\",",

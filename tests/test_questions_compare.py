@@ -43,7 +43,7 @@ def test_drivers_split_whole_change(loaded):
     # Feature: the FOCUS GPU row has no feature.
     assert _changes(drivers["feature"]) == {None: D("165.12"), "ticket-classifier": D("13.45"),
                                             "semantic-search": D("-12.30"), "fine-tuning": D("3.43")}
-    # Model and provider split LLM spend (27.15 - 50.00 = -22.85); the rest is outside them.
+    # Model and provider split LLM spend (27.15 - 50.00 = -22.85), and the rest is outside them.
     assert _changes(drivers["model"]) == {"gpt-5": D("-37.50"), "claude-sonnet-4": D("7.00"), None: D("4.40"),
                                           "gpt-5-mini": D("3.25")}
     assert drivers["model"]["outside"]["change"] == D("192.55")  # 2.00 + 168.55 + 20.00 + 2.00
@@ -90,11 +90,14 @@ def test_filtered_dimension_names_no_driver(loaded):
     assert _changes(provider) == {"openai": D("-37.50"), "anthropic": D("7.00")}
 
 
-def test_change_answer_text(loaded, tmp_path):
+def _ask(session, question: str, tmp_path):
     settings = load_settings(database_url="sqlite://", timezone="UTC", mapping_file=tmp_path / "none.yml",
                              budgets_file=tmp_path / "none.yml")
-    answer = answer_question(loaded, "why did spend go up last week", settings=settings, clock=FixedClock(fx.NOW),
-                             chart=False)
+    return answer_question(session, question, settings=settings, clock=FixedClock(fx.NOW), chart=False)
+
+
+def test_change_answer_text(loaded, tmp_path):
+    answer = _ask(loaded, "why did spend go up last week", tmp_path)
 
     table = answer.text.split("\n\n")[1].splitlines()
     assert table == [
@@ -113,3 +116,18 @@ def test_change_answer_text(loaded, tmp_path):
             "not LLM spend +$192.55.") in answer.text
     assert "By provider: openai -$29.85, anthropic +$7.00, not LLM spend +$192.55." in answer.text
     assert "By kind: LLM -$22.85, tools +$2.00, GPU +$168.55, review +$20.00, other +$2.00." in answer.text
+
+
+def test_partial_week_answer_text(loaded, tmp_path):
+    # Now is Wednesday 12:00, so this week (100.00 on 11-16) meets Monday 00:00 to Wednesday 12:00 of
+    # last week: 197.25 on 11-10 and 9.05 on 11-11, all of it before 12:00.
+    answer = _ask(loaded, "compare this week vs last week", tmp_path)
+
+    assert answer.text.startswith("Everyone spent $100.00 this week, down $106.30 (-51.5%) from $206.30 the same "
+                                  "part of last week (Nov 9 – Nov 11, 2026, up to 12:00).")
+    assert "this week (Nov 16 – Nov 18, 2026, up to 12:00) · all spend" in answer.text
+    assert "This week is not over yet, so both periods cover only their first 2 days and 12 hours, like for like." \
+        in answer.text
+    assert answer.data["compare_to"]["end"] == "2026-11-11T12:00:00+00:00"
+    assert answer.data["period"]["until"] == "12:00"
+    assert answer.follow_ups == ["top 5 features by spend this week", "spend by day this week"]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.questions.parser import parse
-from bot.questions.periods import PeriodError, find_period
+from bot.questions.periods import PeriodError, find_period, like_for_like
 
 TODAY = date(2026, 11, 18)  # a Wednesday
 VOCABULARY = {
@@ -135,3 +135,69 @@ def test_value_named_like_intent_word():
     query = parse("spend on h100-idle-01 this month", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
     assert query.intent == "spend"
     assert query.filters == {"host": ["h100-idle-01"]}
+
+
+def _compare(question: str, now: datetime | None, today: date = TODAY, tz_name: str = "UTC"):
+    query = parse(question, vocabulary=VOCABULARY, today=today, tz_name=tz_name, now=now)
+    assert query.intent == "compare"
+    return query
+
+
+def test_partial_week_like_for_like():
+    query = _compare("compare this week vs last week", datetime(2026, 11, 18, 12, 40, tzinfo=timezone.utc))
+    assert query.as_dict()["period"] == ["this week", "2026-11-16", "2026-11-18T12:00"]
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-11T12:00"]
+    assert query.compare_to.describe() == "the same part of last week (Nov 9 – Nov 11, 2026, up to 12:00)"
+    assert query.notes == ["This week is not over yet, so both periods cover only their first 2 days and 12 hours, "
+                           "like for like."]
+
+
+def test_partial_week_default_previous():
+    # With no second period, this week is compared with the calendar week before, not the 3 days before.
+    query = _compare("why did spend go up this week", datetime(2026, 11, 18, 12, tzinfo=timezone.utc))
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-11T12:00"]
+    assert query.compare_to.label == "the same part of the week before"
+
+
+def test_partial_period_in_workspace_zone():
+    # 11:30 UTC is 12:30 in Berlin, so both periods end at 12:00 Berlin time, 11:00 UTC.
+    query = _compare("compare this week vs last week", datetime(2026, 11, 18, 11, 30, tzinfo=timezone.utc),
+                     tz_name="Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    assert query.period.bounds(berlin) == (datetime(2026, 11, 15, 23, tzinfo=timezone.utc),
+                                           datetime(2026, 11, 18, 11, tzinfo=timezone.utc))
+    assert query.compare_to.bounds(berlin) == (datetime(2026, 11, 8, 23, tzinfo=timezone.utc),
+                                               datetime(2026, 11, 11, 11, tzinfo=timezone.utc))
+
+
+def test_partial_period_without_clock():
+    # Without the time of day, today counts whole on both sides: Monday to Wednesday.
+    query = _compare("compare this week vs last week", None)
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-11"]
+    assert query.notes == ["This week is not over yet, so both periods cover only their first 3 days, like for like."]
+
+
+def test_partial_period_first_hour():
+    # At 00:30 on the Monday a week starts, no whole hour has passed: both Mondays are compared whole.
+    monday = date(2026, 11, 16)
+    query = _compare("compare this week vs last week", datetime(2026, 11, 16, 0, 30, tzinfo=timezone.utc), today=monday)
+    assert query.as_dict()["period"] == ["this week", "2026-11-16", "2026-11-16"]
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-09"]
+    assert query.notes == ["This week is not over yet, so both periods cover only their first day, like for like."]
+
+
+def test_shorter_period_compared_whole():
+    query = _compare("compare this month vs last month", datetime(2026, 3, 31, 15, 20, tzinfo=timezone.utc),
+                     today=date(2026, 3, 31))
+    assert query.as_dict()["period"] == ["this month", "2026-03-01", "2026-03-31T15:00"]
+    assert query.as_dict()["compare_to"] == ["2026-02-01", "2026-02-28"]
+    assert query.notes == ["This month is not over yet and covers its first 30 days and 15 hours. Last month has "
+                           "only 28 days, so it is compared whole."]
+
+
+def test_finished_periods_not_cut():
+    query = _compare("why did spend go up last week", datetime(2026, 11, 18, 12, tzinfo=timezone.utc))
+    assert query.as_dict()["compare_to"] == ["2026-11-02", "2026-11-08"]
+    assert query.notes == []
+    last_week, _ = find_period("last week", TODAY, "UTC")
+    assert like_for_like(last_week, last_week.previous(), TODAY, None) is None

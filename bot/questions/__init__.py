@@ -37,8 +37,9 @@ class Answer:
 
 def parse_question(session: Session, question: str, *, settings, clock) -> Query:
     """Parse `question` against the values stored in the database, with "today" from `clock`."""
-    today = clock.now().astimezone(settings.tz).date()
-    return parse(question, vocabulary=stored_values(session), today=today, tz_name=settings.timezone)
+    now = clock.now()
+    today = now.astimezone(settings.tz).date()
+    return parse(question, vocabulary=stored_values(session), today=today, tz_name=settings.timezone, now=now)
 
 
 def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True) -> Answer:
@@ -51,8 +52,9 @@ def answer_question(session: Session, question: str, *, settings, clock, chart: 
 def _answer(session: Session, question: str, *, settings, clock, chart: bool) -> Answer:
     began = time.perf_counter()
     vocabulary = stored_values(session)
-    today = clock.now().astimezone(settings.tz).date()
-    query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone)
+    now = clock.now()
+    today = now.astimezone(settings.tz).date()
+    query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone, now=now)
     freshness = latest_usage(session)
     freshness_text = freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if freshness else messages.NO_USAGE_IMPORTED
 
@@ -128,9 +130,9 @@ def _run(session: Session, query: Query, settings, today: date):
 
 def _follow_ups(intent: str, query: Query, question: str) -> list[str]:
     """Suggest two next questions for the same period, leaving out the one just asked."""
-    period = query.period.label if query.period is not None and not query.period.label.startswith("since") else "last month"
-    if query.period is not None and query.period.label[:1].isupper():
-        period = f"in {query.period.label}"
+    period = query.period.asked if query.period is not None and not query.period.asked.startswith("since") else "last month"
+    if query.period is not None and query.period.asked[:1].isupper():
+        period = f"in {query.period.asked}"
     asked = " ".join(question.lower().split()).rstrip("?")
     suggestions = [template.format(period=period) for template in messages.FOLLOW_UPS.get(intent, ())]
     return [suggestion for suggestion in suggestions if suggestion.lower() != asked][:2]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.questions.periods import Period, PeriodError, find_period
+from bot.questions.periods import Period, PeriodError, find_period, like_for_like
 
 INTENTS = ("help", "budgets", "forecast", "cost_per_success", "retries", "tiers", "gpu", "compare", "tokens",
            "top", "spend")
@@ -96,9 +97,9 @@ class Query:
         """Return the query as plain data, the form the docs and tests compare."""
         result: dict = {"intent": self.intent}
         if self.period is not None:
-            result["period"] = [self.period.label, self.period.first.isoformat(), self.period.last.isoformat()]
+            result["period"] = [self.period.label, self.period.first.isoformat(), self.period.last_text()]
         if self.compare_to is not None:
-            result["compare_to"] = [self.compare_to.first.isoformat(), self.compare_to.last.isoformat()]
+            result["compare_to"] = [self.compare_to.first.isoformat(), self.compare_to.last_text()]
         if self.filters:
             result["filters"] = {name: list(values) for name, values in sorted(self.filters.items())}
         if self.group_by:
@@ -187,8 +188,13 @@ def _candidates(words: list[str]) -> list[tuple[int, int, str]]:
     return found
 
 
-def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_name: str) -> Query:
-    """Parse `question` into a Query. Unparseable questions give intent "help" with `problem` set."""
+def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_name: str,
+          now: datetime | None = None) -> Query:
+    """Parse `question` into a Query. Unparseable questions give intent "help" with `problem` set.
+
+    `now` (aware, on `today` in `tz_name`) sets where a comparison cuts a period that is not
+    over. Without it, today counts as a whole day.
+    """
     text = normalise(question)
     if not text or re.fullmatch(_INTENT_PATTERNS[0][1], text):
         return Query("help")
@@ -258,6 +264,12 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
     if intent is None and not query.suggestions:
         query.notes.append("No question word found, so this shows spend.")
     _apply_defaults(query, today, tz_name)
+    if query.intent == "compare":
+        local_now = None if now is None else now.astimezone(ZoneInfo(tz_name)).time()
+        aligned = like_for_like(query.period, query.compare_to, today, local_now)
+        if aligned is not None:
+            query.period, query.compare_to, explanation = aligned
+            query.notes.append(explanation)
     return query
 
 

@@ -32,6 +32,8 @@ HELP_EXAMPLES = (
 )
 
 DID_YOU_MEAN = "I found no exact match for part of that question. Did you mean {suggestions}?"
+# {words} are the misspelled words, {question} the question with each replaced by its closest match.
+DID_YOU_MEAN_QUESTION = "I could not match {words} to a question word or a stored value. Did you mean: {question}?"
 NOT_FOUND = "{details}"
 TRY_INSTEAD = "Try: “{question}”"
 

@@ -108,13 +108,44 @@ def test_default_period_is_stated():
 
 
 def test_near_misses_suggest_values():
+    # The query is the corrected question's. The answer offers it and runs nothing.
     query = parse("spend for featur semantc-search last week", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert query.suggestions == ["feature semantic-search"]
+    assert query.corrected == "spend for feature semantic-search last week"
+    assert query.misread == ["featur", "semantc-search"]
     query = parse("how much on gpt5 yesterday", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert query.suggestions == ["model gpt-5"]
-    assert query.filters == {}  # a near miss is never used as a filter
+    assert query.corrected == "how much on gpt-5 yesterday"
+    assert query.filters == {"model": ["gpt-5"]}
     query = parse("how much on openia yesterday", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert query.suggestions == ["provider openai"]
+    assert query.corrected == "how much on openai yesterday"
+
+
+MISSPELLED = [
+    ("spnd by tem", "spend by team", ["spnd", "tem"]),
+    ("spend by tem last week", "spend by team last week", ["tem"]),
+    ("spend by team and modl last week", "spend by team and model last week", ["modl"]),
+    ("cost per sucess by workflow", "cost per success by workflow", ["sucess"]),
+    ("tokns by model yesterday", "tokens by model yesterday", ["tokns"]),
+    ("top 5 featurs last week", "top 5 features last week", ["featurs"]),
+    ("why did spnd go up last week", "why did spend go up last week", ["spnd"]),
+    ("spend in novmber", "spend in november", ["novmber"]),
+    ("spnd for tem serch last week", "spend for team search last week", ["spnd", "tem", "serch"]),
+]
+
+
+@pytest.mark.parametrize(("question", "corrected", "misread"), MISSPELLED, ids=[case[0] for case in MISSPELLED])
+def test_misspelled_words_corrected(question, corrected, misread):
+    query = parse(question, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.corrected == corrected
+    assert query.misread == misread
+    assert query.as_dict() == {**parse(corrected, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC").as_dict(),
+                               "corrected": corrected}
+
+
+@pytest.mark.parametrize("question", ["purple monkey dishwasher", "what's the weather like", "spend on flux last week"])
+def test_far_words_not_corrected(question):
+    query = parse(question, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.corrected is None
+    assert query.misread == []
 
 
 def test_unknown_words_are_stated():

@@ -71,7 +71,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
         data["compare_to"] = query.compare_to.as_dict(settings.tz)
 
     points = None
-    if query.suggestions or query.unknown:
+    if query.corrected or query.suggestions or query.unknown:
         presentation, follow_ups = _did_you_mean(query)
     elif query.intent == "help":
         presentation, follow_ups = _help(query, vocabulary, today, freshness is None)
@@ -140,6 +140,11 @@ def _follow_ups(intent: str, query: Query, question: str) -> list[str]:
 
 def _did_you_mean(query: Query) -> tuple[Presentation, list[str]]:
     lines = list(query.unknown)
+    if query.corrected:
+        quoted = [f"“{escape(word)}”" for word in query.misread]
+        words = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+        headline = messages.DID_YOU_MEAN_QUESTION.format(words=words, question=f"*{escape(query.corrected)}*")
+        return Presentation(headline, None, [escape(line) for line in lines]), [query.corrected, "help"]
     if query.suggestions:
         headline = messages.DID_YOU_MEAN.format(suggestions=" and ".join(f"*{escape(s)}*" for s in query.suggestions))
         period = f" {query.period.label}" if query.period is not None else ""

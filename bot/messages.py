@@ -32,6 +32,8 @@ HELP_EXAMPLES = (
 )
 
 DID_YOU_MEAN = "I found no exact match for part of that question. Did you mean {suggestions}?"
+# {words} are the misspelled words, {question} the question with each replaced by its closest match.
+DID_YOU_MEAN_QUESTION = "I could not match {words} to a question word or a stored value. Did you mean: {question}?"
 NOT_FOUND = "{details}"
 TRY_INSTEAD = "Try: “{question}”"
 
@@ -47,6 +49,16 @@ NO_USAGE_IMPORTED = "no usage imported"
 SPEND_HEADLINE = "{scope} spent *{total}* {period}."
 TOP_HEADLINE = "Top {count} {dimension} by spend {period} (of {total} in all)."
 COMPARE_HEADLINE = "{scope} spent *{current}* {period}, {direction} {change} ({percent}) from {previous} {previous_period}."
+# Row and line label of the spend a driver dimension does not cover (non-LLM kinds for model and provider).
+COMPARE_OUTSIDE = "not LLM spend"
+COMPARE_SPLIT_ONE = "The table splits the change by {dimension}, and its rows add up to the whole change of {change}."
+# {reason} is COMPARE_SPLIT_REASON, or empty when the dimension has no named value.
+COMPARE_SPLITS = (
+    "The table splits the change by {dimension}{reason}. Each split, there and below, adds up to the whole "
+    "change of {change}. The splits overlap, because every dollar counts once in each of them, so add "
+    "changes within one split only."
+)
+COMPARE_SPLIT_REASON = ", because {value} changed more than any other named group"
 COMPARE_NO_BASE = "{scope} spent *{current}* {period}; there was no spend {previous_period} to compare with."
 COST_PER_SUCCESS_HEADLINE = "Cost per successful run {period}: model, tools, review and failed runs, divided by successes."
 RETRIES_HEADLINE = "Retries cost an estimated *{retry_cost}* ({share} of LLM spend) {period}; failed requests {failure_cost}."

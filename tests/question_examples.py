@@ -1,5 +1,5 @@
 """Example questions: the structured query each must parse to, and the figure its answer must
-give on the fixture in `cost_fixture` (today 2026-11-18, time zone UTC).
+give on the fixture in `cost_fixture` (now 12:00 on 2026-11-18, time zone UTC).
 
 This table is the single source of docs/questions.md: `python tests/question_examples.py`
 prints that page, and a test fails when the page and the table differ. The arithmetic
@@ -84,11 +84,12 @@ EXAMPLES = [
             total, D("0")),
     Example("spend this year", {"intent": "spend", "period": ["this year", "2026-01-01", "2026-11-18"]},
             total, D("369.70")),
-    Example("spend last 7 days", {"intent": "spend", "period": ["last 7 days", "2026-11-12", "2026-11-18"]},
-            total, D("113.40")),  # 9.00 + 4.40 + 100.00
-    Example("spend in the past 14 days", {"intent": "spend", "period": ["last 14 days", "2026-11-05", "2026-11-18"]},
+    # "last N days" is the N whole days before today, today left out.
+    Example("spend last 7 days", {"intent": "spend", "period": ["last 7 days", "2026-11-11", "2026-11-17"]},
+            total, D("122.45")),  # 9.05 + 9.00 + 4.40 + 100.00
+    Example("spend in the past 14 days", {"intent": "spend", "period": ["last 14 days", "2026-11-04", "2026-11-17"]},
             total, D("369.70")),
-    Example("spend over the last 2 weeks", {"intent": "spend", "period": ["last 2 weeks", "2026-11-05", "2026-11-18"]},
+    Example("spend over the last 2 weeks", {"intent": "spend", "period": ["last 2 weeks", "2026-11-04", "2026-11-17"]},
             total, D("369.70")),
     Example("spend in November", {"intent": "spend", "period": ["November 2026", "2026-11-01", "2026-11-18"]},
             total, D("369.70")),
@@ -163,18 +164,27 @@ EXAMPLES = [
     Example("why did spend go up last week",
             {"intent": "compare", "period": LAST_WEEK, "compare_to": ["2026-11-02", "2026-11-08"]},
             key("change"), D("169.70")),  # 219.70 - 50.00
+    Example("what changed last week",
+            {"intent": "compare", "period": LAST_WEEK, "compare_to": ["2026-11-02", "2026-11-08"]},
+            key("drivers", 0, "rows", 0, "change"), D("168.55")),  # team leads: ml-platform 3.43 + 165.12
+    # A period that is not over is compared like for like: both periods end 2 days and 12 hours
+    # after their start.
     Example("compare this week vs last week",
-            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18"],
-             "compare_to": ["2026-11-09", "2026-11-15"]},
-            key("change"), D("-119.70")),  # 100.00 - 219.70
+            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
+             "compare_to": ["2026-11-09", "2026-11-11T12:00"]},
+            key("change"), D("-106.30")),  # 100.00 - (197.25 + 9.05)
+    Example("why did spend go up this week",
+            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
+             "compare_to": ["2026-11-09", "2026-11-11T12:00"]},
+            key("previous"), D("206.30")),  # the week before, not the 3 days before: 197.25 + 9.05
     Example("how did team search change this week compared to last week",
-            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18"],
-             "compare_to": ["2026-11-09", "2026-11-15"], "filters": {"team": ["search"]}},
-            key("change"), D("62.30")),  # 100.00 - 37.70
+            {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
+             "compare_to": ["2026-11-09", "2026-11-11T12:00"], "filters": {"team": ["search"]}},
+            key("change"), D("71.30")),  # 100.00 - (12.50 + 1.20 + 15.00)
     Example("compare Q3 2026 vs Q4 2026",
-            {"intent": "compare", "period": ["Q3 2026", "2026-07-01", "2026-09-30"],
-             "compare_to": ["2026-10-01", "2026-11-18"]},
-            key("change"), D("-369.70")),
+            {"intent": "compare", "period": ["the same part of Q3 2026", "2026-07-01", "2026-08-18T12:00"],
+             "compare_to": ["2026-10-01", "2026-11-18T12:00"]},
+            key("change"), D("-369.70")),  # Q3 cut to Q4's first 48 days and 12 hours
     # --- cost per success ----------------------------------------------------------------
     Example("cost per success by workflow last week",
             {"intent": "cost_per_success", "period": LAST_WEEK, "group_by": ["feature"]},
@@ -213,12 +223,24 @@ EXAMPLES = [
     # --- budgets, help, near misses --------------------------------------------------------
     Example("show budgets", {"intent": "budgets"}),
     Example("help", {"intent": "help"}),
+    # A word close to a stored value or a question word gets the corrected question, not an answer.
     Example("how much did tem serch spend last week",
-            {"intent": "spend", "period": LAST_WEEK, "did_you_mean": ["team search"]}),
+            {"intent": "spend", "period": LAST_WEEK, "filters": {"team": ["search"]},
+             "corrected": "how much did team search spend last week"}),
+    Example("spnd by tem",
+            {"intent": "spend", "period": ["last 30 days", "2026-10-19", "2026-11-17"], "group_by": ["team"],
+             "corrected": "spend by team"}),
+    Example("cost per sucess by workflow last week",
+            {"intent": "cost_per_success", "period": LAST_WEEK, "group_by": ["feature"],
+             "corrected": "cost per success by workflow last week"}),
+    Example("spend in novmber",
+            {"intent": "spend", "period": ["November 2026", "2026-11-01", "2026-11-18"],
+             "corrected": "spend in november"}),
     Example("spend for team foo last week",
             {"intent": "spend", "period": LAST_WEEK,
              "not_found": ["No team “foo” is stored (known: data, ml-platform, search, support)."]}),
     Example("what's the weather like", {"intent": "help"}),
+    Example("purple monkey dishwasher", {"intent": "help"}),
 ]
 
 
@@ -231,7 +253,7 @@ def markdown() -> str:
         "",
         "`costbot ask \"QUESTION\"` and the Slack bot read plain English with a deterministic parser",
         "(no language model, no network). Each question becomes the structured query shown here, as",
-        "printed under `query` by `costbot ask --json`. The dates assume today is Wednesday",
+        "printed under `query` by `costbot ask --json`. The dates assume it is 12:00 on Wednesday",
         "2026-11-18 in the workspace time zone; weeks start on Monday.",
         "",
         "The test suite parses every question in this table and checks the query and the answer's",
@@ -243,14 +265,28 @@ def markdown() -> str:
         "  a month name with or without a year, Q1–Q4 with or without a year, since DATE,",
         "  between DATE and DATE, from DATE to DATE, on DATE, month to date (mtd), year to date (ytd).",
         "  A date is 2026-11-03, Nov 3, 3 Nov or November 3 2026; without a year it is the latest such",
-        "  date not after today. With no period, a question covers the last 30 days (the last 7 days",
-        "  against the 7 before for a change), and the answer says so.",
+        "  date not after today. \"Last N days\" (weeks, months) is the N whole days before today.",
+        "  Today is left out because its usage is still coming in, and a rule with `window_days: N`",
+        "  covers the same days, so both give the same amount. Other periods that reach today include",
+        "  it. With no period, a question covers the last 30 days (the last 7 days against the 7",
+        "  before for a change), and the answer says so. Every answer states its period with dates.",
+        "- Changes: with no second period, a day, week, month, quarter or year is compared with the one",
+        "  before it, and other periods with as many days just before. When either period is not",
+        "  over (this week on a Wednesday), both are cut like for like to the span it has run. That",
+        "  span is its whole days plus today up to the current hour, so \"this week\" at 12:00 on",
+        "  Wednesday is compared with last Monday 00:00 to Wednesday 12:00. A shorter period",
+        "  (February against most of March) is compared whole. The answer states the span and both",
+        "  ranges, and the structured query gives a cut period's end with its time (`2026-11-11T12:00`).",
         "- Groupings: by or per team, feature (workflow), tenant (customer), user, project,",
         "  environment, provider, model, tier, tool, host, GPU model, day, week or month; daily, weekly, monthly.",
         "- Filters: a stored value, alone or after its dimension word (\"team search\", \"the search team\",",
         "  \"gpt-5\"), matched without regard to case; \"semantic search\" matches semantic-search.",
-        "  A near miss gets \"did you mean\" and no numbers; an unknown value after a dimension word",
-        "  gets the list of known values.",
+        "  An unknown value after a dimension word gets the list of known values.",
+        "- Misspellings: a word close to a stored value or to a word the parser reads (\"spnd by tem\",",
+        "  \"novmber\") gets \"did you mean\" with the corrected question and no numbers. Close means a",
+        "  rapidfuzz ratio of at least 80 (\"tem\" and \"team\" score 86, \"flux\" and \"flex\" 75), or 70",
+        "  for a value right after its dimension word. A question with nothing to recognise gets",
+        "  help with examples that use the stored teams, features and providers.",
         "- Intents: spend (how much, spend, cost), tokens and requests, top N, compare and why it",
         "  changed, cost per success and success rate, retries and failure cost, tiers and batch",
         "  savings, GPU utilization and idle cost, month-end forecast, budgets, help.",
@@ -267,6 +303,12 @@ def markdown() -> str:
         "- Batch savings: eligible traffic is standard and priority traffic of features marked",
         "  `interactive: false` in the mapping file (all features when none are marked, an upper bound);",
         "  batch and flex cost 50% of standard, priority at least 1.75× standard.",
+        "- Change drivers: the change is split by feature, model, team and provider. Each split (its",
+        "  largest changes, the other values together and, for model and provider, the spend that is",
+        "  not LLM) adds up to the whole change. The table shows the dimension with the largest change",
+        "  of one named group (the unallocated group does not count), and a line per other dimension",
+        "  follows. The splits overlap, because every dollar counts once in each, so changes add up",
+        "  only within one split.",
         "- GPU idle cost = GPU cost × (1 − time-weighted mean utilization).",
         "- Month-end forecast = spend from the first of the month to the end of yesterday + the mean",
         "  daily spend of the last 7 complete days × the days left in the month, today included.",

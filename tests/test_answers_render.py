@@ -95,10 +95,39 @@ def test_did_you_mean_gives_no_numbers(session):
     settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
     answer = answer_question(session, "how much did tem serch spend last week", settings=settings,
                              clock=FixedClock(fx.NOW))
-    assert answer.text.startswith("I found no exact match for part of that question. Did you mean team search?")
+    assert answer.text.startswith("I could not match “tem” and “serch” to a question word or a stored value. "
+                                  "Did you mean: how much did team search spend last week?")
+    assert answer.blocks[0]["text"]["text"].startswith("I could not match “tem” and “serch” to a question word or a "
+                                                       "stored value. Did you mean: *how much did team search spend "
+                                                       "last week*?")
     assert "$" not in answer.text
     assert "result" not in answer.data
-    assert answer.follow_ups == ["spend for team search last week"]
+    assert answer.follow_ups == ["how much did team search spend last week", "help"]
+
+
+def test_misspelled_question_gets_did_you_mean(session):
+    fx.load(session)
+    settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
+    answer = answer_question(session, "spnd by tem", settings=settings, clock=FixedClock(fx.NOW))
+    assert answer.text.startswith("I could not match “spnd” and “tem” to a question word or a stored value. "
+                                  "Did you mean: spend by team?")
+    assert "$" not in answer.text
+    assert "result" not in answer.data
+    assert answer.data["query"]["corrected"] == "spend by team"
+    assert answer.follow_ups == ["spend by team", "help"]
+
+
+def test_nonsense_question_gets_help(session):
+    fx.load(session)
+    settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
+    answer = answer_question(session, "purple monkey dishwasher", settings=settings, clock=FixedClock(fx.NOW))
+    assert answer.text.startswith("I could not read that as a cost question (it names no period, cost, team or "
+                                  "other word I know).")
+    assert "Did you mean" not in answer.text
+    # The examples name a stored team and feature, and the follow-ups are the first two examples.
+    assert "• how much did team data spend in November" in answer.text
+    assert "• retry overhead for doc-extraction last 14 days" in answer.text
+    assert answer.follow_ups == ["how much did we spend last week", "spend by team this month"]
 
 
 def test_answer_states_period_zone_freshness(session):

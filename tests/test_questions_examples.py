@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,8 @@ def test_examples_are_forty_or_more():
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example.question for example in EXAMPLES])
 def test_example_parses_to_query(example):
-    query = parse(example.question, vocabulary=VOCABULARY, today=date(2026, 11, 18), tz_name="UTC")
+    query = parse(example.question, vocabulary=VOCABULARY, today=date(2026, 11, 18), tz_name="UTC",
+                  now=datetime(2026, 11, 18, 12, tzinfo=timezone.utc))
     assert query.as_dict() == example.query
 
 

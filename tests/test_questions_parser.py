@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.questions.parser import parse
-from bot.questions.periods import PeriodError, find_period
+from bot.questions.periods import PeriodError, find_period, like_for_like
 
 TODAY = date(2026, 11, 18)  # a Wednesday
 VOCABULARY = {
@@ -32,9 +32,10 @@ PERIODS = [
     ("last quarter", "2026-07-01", "2026-09-30"),
     ("this year", "2026-01-01", "2026-11-18"),
     ("last year", "2025-01-01", "2025-12-31"),
-    ("last 7 days", "2026-11-12", "2026-11-18"),
-    ("past three weeks", "2026-10-29", "2026-11-18"),
-    ("last 2 months", "2026-09-19", "2026-11-18"),
+    # "last N days" (weeks, months) is the whole days before today, the same days as a rule's window.
+    ("last 7 days", "2026-11-11", "2026-11-17"),
+    ("past three weeks", "2026-10-28", "2026-11-17"),
+    ("last 2 months", "2026-09-18", "2026-11-17"),
     ("october", "2026-10-01", "2026-10-31"),
     ("december", "2025-12-01", "2025-12-31"),  # the latest December not after today
     ("sept 2025", "2025-09-01", "2025-09-30"),
@@ -78,7 +79,7 @@ def test_previous_period():
     month, _ = find_period("last month", TODAY, "UTC")
     assert (month.previous().first, month.previous().last) == (date(2026, 9, 1), date(2026, 9, 30))
     week, _ = find_period("last 7 days", TODAY, "UTC")
-    assert (week.previous().first, week.previous().last) == (date(2026, 11, 5), date(2026, 11, 11))
+    assert (week.previous().first, week.previous().last) == (date(2026, 11, 4), date(2026, 11, 10))
 
 
 def test_invalid_dates_raise():
@@ -102,18 +103,49 @@ def test_value_in_two_dimensions_is_stated():
 
 def test_default_period_is_stated():
     query = parse("spend by team", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert (query.period.first, query.period.last) == (date(2026, 10, 20), date(2026, 11, 18))
+    assert (query.period.first, query.period.last) == (date(2026, 10, 19), date(2026, 11, 17))
     assert query.notes == ["No period named, so this covers the last 30 days."]
 
 
 def test_near_misses_suggest_values():
+    # The query is the corrected question's. The answer offers it and runs nothing.
     query = parse("spend for featur semantc-search last week", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert query.suggestions == ["feature semantic-search"]
+    assert query.corrected == "spend for feature semantic-search last week"
+    assert query.misread == ["featur", "semantc-search"]
     query = parse("how much on gpt5 yesterday", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert query.suggestions == ["model gpt-5"]
-    assert query.filters == {}  # a near miss is never used as a filter
+    assert query.corrected == "how much on gpt-5 yesterday"
+    assert query.filters == {"model": ["gpt-5"]}
     query = parse("how much on openia yesterday", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
-    assert query.suggestions == ["provider openai"]
+    assert query.corrected == "how much on openai yesterday"
+
+
+MISSPELLED = [
+    ("spnd by tem", "spend by team", ["spnd", "tem"]),
+    ("spend by tem last week", "spend by team last week", ["tem"]),
+    ("spend by team and modl last week", "spend by team and model last week", ["modl"]),
+    ("cost per sucess by workflow", "cost per success by workflow", ["sucess"]),
+    ("tokns by model yesterday", "tokens by model yesterday", ["tokns"]),
+    ("top 5 featurs last week", "top 5 features last week", ["featurs"]),
+    ("why did spnd go up last week", "why did spend go up last week", ["spnd"]),
+    ("spend in novmber", "spend in november", ["novmber"]),
+    ("spnd for tem serch last week", "spend for team search last week", ["spnd", "tem", "serch"]),
+]
+
+
+@pytest.mark.parametrize(("question", "corrected", "misread"), MISSPELLED, ids=[case[0] for case in MISSPELLED])
+def test_misspelled_words_corrected(question, corrected, misread):
+    query = parse(question, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.corrected == corrected
+    assert query.misread == misread
+    assert query.as_dict() == {**parse(corrected, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC").as_dict(),
+                               "corrected": corrected}
+
+
+@pytest.mark.parametrize("question", ["purple monkey dishwasher", "what's the weather like", "spend on flux last week"])
+def test_far_words_not_corrected(question):
+    query = parse(question, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.corrected is None
+    assert query.misread == []
 
 
 def test_unknown_words_are_stated():
@@ -134,3 +166,69 @@ def test_value_named_like_intent_word():
     query = parse("spend on h100-idle-01 this month", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
     assert query.intent == "spend"
     assert query.filters == {"host": ["h100-idle-01"]}
+
+
+def _compare(question: str, now: datetime | None, today: date = TODAY, tz_name: str = "UTC"):
+    query = parse(question, vocabulary=VOCABULARY, today=today, tz_name=tz_name, now=now)
+    assert query.intent == "compare"
+    return query
+
+
+def test_partial_week_like_for_like():
+    query = _compare("compare this week vs last week", datetime(2026, 11, 18, 12, 40, tzinfo=timezone.utc))
+    assert query.as_dict()["period"] == ["this week", "2026-11-16", "2026-11-18T12:00"]
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-11T12:00"]
+    assert query.compare_to.describe() == "the same part of last week (Nov 9 – Nov 11, 2026, up to 12:00)"
+    assert query.notes == ["This week is not over yet, so both periods cover only their first 2 days and 12 hours, "
+                           "like for like."]
+
+
+def test_partial_week_default_previous():
+    # With no second period, this week is compared with the calendar week before, not the 3 days before.
+    query = _compare("why did spend go up this week", datetime(2026, 11, 18, 12, tzinfo=timezone.utc))
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-11T12:00"]
+    assert query.compare_to.label == "the same part of the week before"
+
+
+def test_partial_period_in_workspace_zone():
+    # 11:30 UTC is 12:30 in Berlin, so both periods end at 12:00 Berlin time, 11:00 UTC.
+    query = _compare("compare this week vs last week", datetime(2026, 11, 18, 11, 30, tzinfo=timezone.utc),
+                     tz_name="Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    assert query.period.bounds(berlin) == (datetime(2026, 11, 15, 23, tzinfo=timezone.utc),
+                                           datetime(2026, 11, 18, 11, tzinfo=timezone.utc))
+    assert query.compare_to.bounds(berlin) == (datetime(2026, 11, 8, 23, tzinfo=timezone.utc),
+                                               datetime(2026, 11, 11, 11, tzinfo=timezone.utc))
+
+
+def test_partial_period_without_clock():
+    # Without the time of day, today counts whole on both sides: Monday to Wednesday.
+    query = _compare("compare this week vs last week", None)
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-11"]
+    assert query.notes == ["This week is not over yet, so both periods cover only their first 3 days, like for like."]
+
+
+def test_partial_period_first_hour():
+    # At 00:30 on the Monday a week starts, no whole hour has passed: both Mondays are compared whole.
+    monday = date(2026, 11, 16)
+    query = _compare("compare this week vs last week", datetime(2026, 11, 16, 0, 30, tzinfo=timezone.utc), today=monday)
+    assert query.as_dict()["period"] == ["this week", "2026-11-16", "2026-11-16"]
+    assert query.as_dict()["compare_to"] == ["2026-11-09", "2026-11-09"]
+    assert query.notes == ["This week is not over yet, so both periods cover only their first day, like for like."]
+
+
+def test_shorter_period_compared_whole():
+    query = _compare("compare this month vs last month", datetime(2026, 3, 31, 15, 20, tzinfo=timezone.utc),
+                     today=date(2026, 3, 31))
+    assert query.as_dict()["period"] == ["this month", "2026-03-01", "2026-03-31T15:00"]
+    assert query.as_dict()["compare_to"] == ["2026-02-01", "2026-02-28"]
+    assert query.notes == ["This month is not over yet and covers its first 30 days and 15 hours. Last month has "
+                           "only 28 days, so it is compared whole."]
+
+
+def test_finished_periods_not_cut():
+    query = _compare("why did spend go up last week", datetime(2026, 11, 18, 12, tzinfo=timezone.utc))
+    assert query.as_dict()["compare_to"] == ["2026-11-02", "2026-11-08"]
+    assert query.notes == []
+    last_week, _ = find_period("last week", TODAY, "UTC")
+    assert like_for_like(last_week, last_week.previous(), TODAY, None) is None

@@ -220,7 +220,8 @@ def test_template_prints_rule_param(tmp_path: Path):
         (folder / "gpus.yml").write_text(builtin.replace("a100_hourly_usd: 3.43 ", f"a100_hourly_usd: {price} "))
         compiled = compile_rules(load_rules_dir(folder, guidance_base_url=BASE))
         rule = compiled.rule("h100-where-a100-would-do")
-        texts[price] = draft(rule, snapshot, compiled, datetime(2026, 11, 20, tzinfo=timezone.utc)).recommendation
+        texts[price] = draft(rule, snapshot, compiled, datetime(2026, 11, 20, tzinfo=timezone.utc),
+                             timezone.utc).recommendation
 
     assert texts["3.43"].endswith("about 84% busy at $6.88 vs about $3.43 per GPU-hour.")
     assert texts["2.79"].endswith("about 84% busy at $6.88 vs about $2.79 per GPU-hour.")

@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
 
     @rules_app.command("backtest")
     def backtest(
-        start: str = typer.Option(..., "--from", metavar="DATE", help="First day (YYYY-MM-DD), evaluated at its start in UTC."),
+        start: str = typer.Option(..., "--from", metavar="DATE", help="First day (YYYY-MM-DD), evaluated at its start in the workspace time zone."),
         end: str = typer.Option(..., "--to", metavar="DATE", help="Last day (YYYY-MM-DD), inclusive."),
     ) -> None:
         """Replay the rules day by day over the stored history.
@@ -162,14 +162,15 @@ def register(app: typer.Typer) -> None:
         if last < first:
             raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
         engine = _engine_or_exit()
-        mapping = load_mapping_or_empty(get_settings())
+        settings = get_settings()
+        mapping = load_mapping_or_empty(settings)
         posted: dict[tuple[str, str], datetime] = {}
         total = 0
         with session_scope(get_engine(get_settings().database_url)) as session:
             day = first
             while day <= last:
-                at = datetime.combine(day, time(), tzinfo=timezone.utc)
-                evaluation = evaluate(session, engine.current, engine, at=at, mapping=mapping)
+                at = datetime.combine(day, time(), tzinfo=settings.tz).astimezone(timezone.utc)
+                evaluation = evaluate(session, engine.current, engine, at=at, tz=settings.tz, mapping=mapping)
                 for draft in evaluation.drafts:
                     key = (draft.rule.id, draft.scope_key)
                     previous = posted.get(key)
@@ -224,7 +225,8 @@ def register(app: typer.Typer) -> None:
         when = parse_timestamp(at, "--at") if at else SystemClock().now()
         fields = list(dict.fromkeys(item.field for item in comparisons(match_condition(rule, "")) if item.field != "q"))
         with session_scope(get_engine(get_settings().database_url)) as session:
-            evaluation = evaluate(session, engine.current, engine, at=when, mapping=load_mapping_or_empty(get_settings()), rule_ids={rule.id})
+            evaluation = evaluate(session, engine.current, engine, at=when, tz=get_settings().tz,
+                                  mapping=load_mapping_or_empty(get_settings()), rule_ids={rule.id})
         matched = {draft.scope_key for draft in evaluation.drafts}
         from bot.rules.metrics import METRICS
 

@@ -52,18 +52,24 @@ def change_between(
     filters: Mapping[str, Sequence[str]] | None = None,
     kinds: Sequence[str] = COST_KINDS,
     dimensions: Sequence[str] = DRIVER_DIMENSIONS,
-    limit: int = 3,
+    limit: int = 5,
 ) -> dict:
-    """Compare spend of two periods and name the groups whose change was largest.
+    """Compare spend of two periods and split the change by each driver dimension.
 
-    Drivers are searched per dimension; the groups with the largest absolute change across
-    all of them are returned, largest first, so one answer can name a feature and a model.
-    A filtered dimension, and one with a single value in both periods, names no driver.
+    Every entry of "drivers" splits the whole change one way: its `limit` values with the
+    largest absolute change, then the other values together ("others"), then the spend
+    the dimension does not cover ("outside": the non-LLM kinds for model and provider).
+    Those parts add up to "change". The dimensions overlap, since the same dollars show
+    under a feature and under its team, so changes add up only within one entry. The
+    first entry is the dimension with the largest change of one named value (None, the
+    unallocated or unknown value, does not count), and the others keep the order of
+    `dimensions`. A filtered dimension, and one with a single value in both periods, is
+    left out.
     """
     now_total = before_total = None
     now_kinds: dict[str, Decimal] = {}
     before_kinds: dict[str, Decimal] = {}
-    drivers = []
+    groups: list[tuple[str, dict, dict]] = []
     for dimension in dimensions:
         if filters and dimension in filters:
             continue
@@ -83,24 +89,59 @@ def change_between(
         before = {row.group[dimension]: row.total for row in before_rows}
         if len(set(after) | set(before)) < 2:
             continue  # one value moved by the whole change, which names no driver
-        for value in set(after) | set(before):
-            delta = after.get(value, ZERO) - before.get(value, ZERO)
-            if delta:
-                drivers.append({"dimension": dimension, "value": value, "before": before.get(value, ZERO),
-                                "after": after.get(value, ZERO), "change": delta})
+        groups.append((dimension, before, after))
     if now_total is None:
         now_total, now_kinds = _sum_rows(spend_by(session, start=current[0], end=current[1], filters=filters,
                                                   kinds=kinds), kinds)
         before_total, before_kinds = _sum_rows(spend_by(session, start=previous[0], end=previous[1],
                                                         filters=filters, kinds=kinds), kinds)
-    drivers.sort(key=lambda entry: (-abs(entry["change"]), entry["dimension"], str(entry["value"])))
+
+    drivers = [_split(dimension, before, after, before_total, now_total, limit) for dimension, before, after in groups]
+    if drivers:
+        largest = max(drivers, key=_largest_named_change)
+        drivers.remove(largest)
+        drivers.insert(0, largest)
     return {
         "current": now_total,
         "previous": before_total,
         "change": now_total - before_total,
         "change_pct": (now_total - before_total) / before_total * 100 if before_total else None,
         "by_kind": {kind: now_kinds.get(kind, ZERO) - before_kinds.get(kind, ZERO) for kind in kinds},
-        "drivers": drivers[:limit],
+        "drivers": drivers,
+    }
+
+
+def largest_named_row(entry: dict) -> dict | None:
+    """Return the row of a driver entry with the largest absolute change among named values (not None)."""
+    return max((row for row in entry["rows"] if row["value"] is not None), key=lambda row: abs(row["change"]),
+               default=None)
+
+
+def _largest_named_change(entry: dict) -> Decimal:
+    row = largest_named_row(entry)
+    return ZERO if row is None else abs(row["change"])
+
+
+def _split(dimension: str, before: dict, after: dict, before_total: Decimal, now_total: Decimal, limit: int) -> dict:
+    """Split the whole change by one dimension: top values, the other values, and spend outside it."""
+    rows = []
+    for value in set(after) | set(before):
+        delta = after.get(value, ZERO) - before.get(value, ZERO)
+        if delta:
+            rows.append({"value": value, "before": before.get(value, ZERO), "after": after.get(value, ZERO),
+                         "change": delta})
+    rows.sort(key=lambda entry: (-abs(entry["change"]), str(entry["value"])))
+    rest = rows[limit:]
+    others_before = sum((entry["before"] for entry in rest), ZERO)
+    others_after = sum((entry["after"] for entry in rest), ZERO)
+    outside_before = before_total - sum(before.values(), ZERO)
+    outside_after = now_total - sum(after.values(), ZERO)
+    return {
+        "dimension": dimension,
+        "rows": rows[:limit],
+        "others": {"groups": len(rest), "before": others_before, "after": others_after,
+                   "change": others_after - others_before},
+        "outside": {"before": outside_before, "after": outside_after, "change": outside_after - outside_before},
     }
 
 

@@ -37,8 +37,9 @@ class Answer:
 
 def parse_question(session: Session, question: str, *, settings, clock) -> Query:
     """Parse `question` against the values stored in the database, with "today" from `clock`."""
-    today = clock.now().astimezone(settings.tz).date()
-    return parse(question, vocabulary=stored_values(session), today=today, tz_name=settings.timezone)
+    now = clock.now()
+    today = now.astimezone(settings.tz).date()
+    return parse(question, vocabulary=stored_values(session), today=today, tz_name=settings.timezone, now=now)
 
 
 def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True) -> Answer:
@@ -51,8 +52,9 @@ def answer_question(session: Session, question: str, *, settings, clock, chart: 
 def _answer(session: Session, question: str, *, settings, clock, chart: bool) -> Answer:
     began = time.perf_counter()
     vocabulary = stored_values(session)
-    today = clock.now().astimezone(settings.tz).date()
-    query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone)
+    now = clock.now()
+    today = now.astimezone(settings.tz).date()
+    query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone, now=now)
     freshness = latest_usage(session)
     freshness_text = freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if freshness else messages.NO_USAGE_IMPORTED
 
@@ -69,7 +71,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
         data["compare_to"] = query.compare_to.as_dict(settings.tz)
 
     points = None
-    if query.suggestions or query.unknown:
+    if query.corrected or query.suggestions or query.unknown:
         presentation, follow_ups = _did_you_mean(query)
     elif query.intent == "help":
         presentation, follow_ups = _help(query, vocabulary, today, freshness is None)
@@ -128,9 +130,9 @@ def _run(session: Session, query: Query, settings, today: date):
 
 def _follow_ups(intent: str, query: Query, question: str) -> list[str]:
     """Suggest two next questions for the same period, leaving out the one just asked."""
-    period = query.period.label if query.period is not None and not query.period.label.startswith("since") else "last month"
-    if query.period is not None and query.period.label[:1].isupper():
-        period = f"in {query.period.label}"
+    period = query.period.asked if query.period is not None and not query.period.asked.startswith("since") else "last month"
+    if query.period is not None and query.period.asked[:1].isupper():
+        period = f"in {query.period.asked}"
     asked = " ".join(question.lower().split()).rstrip("?")
     suggestions = [template.format(period=period) for template in messages.FOLLOW_UPS.get(intent, ())]
     return [suggestion for suggestion in suggestions if suggestion.lower() != asked][:2]
@@ -138,6 +140,11 @@ def _follow_ups(intent: str, query: Query, question: str) -> list[str]:
 
 def _did_you_mean(query: Query) -> tuple[Presentation, list[str]]:
     lines = list(query.unknown)
+    if query.corrected:
+        quoted = [f"“{escape(word)}”" for word in query.misread]
+        words = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+        headline = messages.DID_YOU_MEAN_QUESTION.format(words=words, question=f"*{escape(query.corrected)}*")
+        return Presentation(headline, None, [escape(line) for line in lines]), [query.corrected, "help"]
     if query.suggestions:
         headline = messages.DID_YOU_MEAN.format(suggestions=" and ".join(f"*{escape(s)}*" for s in query.suggestions))
         period = f" {query.period.label}" if query.period is not None else ""

@@ -20,7 +20,7 @@ from bot.answers.format import count, escape, money, percent, signed_money
 from bot.queries.gpu import gpu_utilization
 from bot.queries.outcomes import cost_per_success
 from bot.queries.spend import TIME_GRAINS, ZERO, spend_by
-from bot.queries.trends import change_between, month_end_forecast, top_spenders
+from bot.queries.trends import change_between, largest_named_row, month_end_forecast, top_spenders
 from bot.queries.usage import retry_overhead, tier_mix, traffic_by
 from bot.questions.parser import Query
 
@@ -140,13 +140,59 @@ def answer_compare(session: Session, query: Query, *, tz, period_text: str):
     else:
         headline = messages.COMPARE_NO_BASE.format(scope=headline_scope(query), current=money(result["current"]),
                                                    period=period_text, previous_period=previous_text)
-    table = [["driver", "before", "after", "change"]]
-    for driver in result["drivers"]:
-        name = f"{label(driver['dimension'])} {'(unallocated)' if driver['value'] is None else driver['value']}"
-        table.append([name, money(driver["before"]), money(driver["after"]), signed_money(driver["change"])])
+    drivers = result["drivers"]
+    table = _driver_table(drivers[0], result) if drivers else None
+    lines = []
+    if drivers:
+        leading = largest_named_row(drivers[0])
+        reason = messages.COMPARE_SPLIT_REASON.format(value=escape(leading["value"])) if leading else ""
+        text = messages.COMPARE_SPLITS if len(drivers) > 1 else messages.COMPARE_SPLIT_ONE
+        lines.append(text.format(dimension=label(drivers[0]["dimension"]), reason=reason,
+                                 change=signed_money(result["change"])))
+    lines.extend(_driver_line(entry) for entry in drivers[1:])
     kinds = ", ".join(f"{KIND_LABELS[kind]} {signed_money(change)}" for kind, change in result["by_kind"].items() if change)
-    lines = [f"By kind: {kinds}."] if kinds else []
-    return Presentation(headline, table if result["drivers"] else None, lines), result, None
+    if kinds:
+        lines.append(f"By kind: {kinds}.")
+    return Presentation(headline, table, lines), result, None
+
+
+def _value_name(value: str | None) -> str:
+    return "(unallocated)" if value is None else str(value)
+
+
+def _plural(dimension: str) -> str:
+    name = label(dimension)
+    return name if name.endswith("s") else name + "s"
+
+
+def _driver_table(entry: dict, result: dict) -> list[list[str]]:
+    """Lay out one dimension's split of the change, with a total row that equals the change."""
+    table = [[label(entry["dimension"]), "before", "after", "change"]]
+    for row in entry["rows"]:
+        table.append([_value_name(row["value"]), money(row["before"]), money(row["after"]), signed_money(row["change"])])
+    others, outside = entry["others"], entry["outside"]
+    if others["groups"]:
+        table.append([f"{others['groups']} other {_plural(entry['dimension'])}", money(others["before"]),
+                      money(others["after"]), signed_money(others["change"])])
+    if outside["change"]:
+        table.append([messages.COMPARE_OUTSIDE, money(outside["before"]), money(outside["after"]),
+                      signed_money(outside["change"])])
+    table.append(["total", money(result["previous"]), money(result["current"]), signed_money(result["change"])])
+    return table
+
+
+def _driver_line(entry: dict, listed: int = 2) -> str:
+    """Summarise one dimension's split of the change in a line: the largest changes, then the rest."""
+    parts = [f"{escape(_value_name(row['value']))} {signed_money(row['change'])}" for row in entry["rows"][:listed]]
+    rest = entry["rows"][listed:]
+    groups = len(rest) + entry["others"]["groups"]
+    if groups:
+        change = sum((row["change"] for row in rest), entry["others"]["change"])
+        parts.append(f"{groups} other {_plural(entry['dimension']) if groups > 1 else label(entry['dimension'])} "
+                     f"{signed_money(change)}")
+    if entry["outside"]["change"]:
+        parts.append(f"{messages.COMPARE_OUTSIDE} {signed_money(entry['outside']['change'])}")
+    return f"By {label(entry['dimension'])}: {', '.join(parts)}."
 
 
 def answer_cost_per_success(session: Session, query: Query, *, tz, period_text: str):

@@ -2,18 +2,20 @@
 
 No language model and no network: periods come from `periods`, intents from keyword
 patterns, filters from the values stored in the database. A near miss of a stored value
-("tem serch") becomes a did-you-mean suggestion, never a silent substitution.
+("tem serch") or of a question word ("spnd by tem") becomes a did-you-mean with the corrected
+question, never a silent substitution.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.questions.periods import Period, PeriodError, find_period
+from bot.questions.periods import MONTHS, Period, PeriodError, find_period, like_for_like
 
 INTENTS = ("help", "budgets", "forecast", "cost_per_success", "retries", "tiers", "gpu", "compare", "tokens",
            "top", "spend")
@@ -68,6 +70,17 @@ where wasted waste overhead make made month-end end-of-month so-far spends cost?
 break breakdown kind kinds type types share mtd ytd eligible moving move traffic""".split())
 
 
+# Words a misspelled word is compared with for a did-you-mean: intents, dimensions, periods.
+QUESTION_WORDS = sorted({
+    *DIMENSION_WORDS, *TIME_WORDS, *KIND_WORDS, *(name for name in MONTHS if len(name) >= 4),
+    "spend", "spent", "cost", "costs", "top", "compare", "why", "forecast", "budget", "budgets", "retries",
+    "retry", "tokens", "requests", "success", "utilization", "idle", "batch", "flex", "priority", "savings",
+    "help", "today", "yesterday", "quarter", "year", "last", "this", "since", "between",
+})
+# rapidfuzz ratio (0-100) from which a word counts as a misspelling. For example, "tem" and "team"
+# score 86, and "flux" and "flex" 75.
+MISSPELLING_SCORE = 80
+
 DEFAULT_PERIOD = "last 30 days"
 DEFAULT_COMPARE_PERIOD = "last 7 days"
 
@@ -91,14 +104,18 @@ class Query:
     unknown: list[str] = field(default_factory=list)
     # Why the question could not be parsed, when intent is "help" for that reason.
     problem: str | None = None
+    # The question with misspelled words replaced, and those words. When set, the query is the
+    # corrected question's, and it is offered as a did-you-mean, not answered.
+    corrected: str | None = None
+    misread: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """Return the query as plain data, the form the docs and tests compare."""
         result: dict = {"intent": self.intent}
         if self.period is not None:
-            result["period"] = [self.period.label, self.period.first.isoformat(), self.period.last.isoformat()]
+            result["period"] = [self.period.label, self.period.first.isoformat(), self.period.last_text()]
         if self.compare_to is not None:
-            result["compare_to"] = [self.compare_to.first.isoformat(), self.compare_to.last.isoformat()]
+            result["compare_to"] = [self.compare_to.first.isoformat(), self.compare_to.last_text()]
         if self.filters:
             result["filters"] = {name: list(values) for name, values in sorted(self.filters.items())}
         if self.group_by:
@@ -111,6 +128,8 @@ class Query:
             result["did_you_mean"] = list(self.suggestions)
         if self.unknown:
             result["not_found"] = list(self.unknown)
+        if self.corrected:
+            result["corrected"] = self.corrected
         return result
 
 
@@ -149,7 +168,10 @@ def _find_group_by(text: str) -> tuple[list[str], str]:
         group_by.append(TIME_WORDS[grain.group(1)])
         text = text[: grain.start()] + " " + text[grain.end():]
     pattern = re.compile(r"\b(?:by|per|for each|each|broken down by|split by|across)\s+(?:gpu\s+)?([a-z_]+)(?:\s+and\s+([a-z_]+))?")
-    for match in pattern.finditer(text):
+
+    def read(match: re.Match) -> str:
+        """Add the groupings a match names and return the words it leaves unread."""
+        unread = []
         for word in match.groups():
             if word is None:
                 continue
@@ -157,9 +179,14 @@ def _find_group_by(text: str) -> tuple[list[str], str]:
                 name = "gpu_model"
             else:
                 name = DIMENSION_WORDS.get(word) or TIME_WORDS.get(word) or ("service_tier" if word == "service" else None)
-            if name and name not in group_by:
+            if name is None:
+                unread.append(word)
+            elif name not in group_by:
                 group_by.append(name)
-    text = pattern.sub(" ", text) if group_by else text
+        return f" {' '.join(unread)} "
+
+    # Unread words ("by tem") stay in the text, so they get a did-you-mean or an "ignored" note.
+    text = pattern.sub(read, text)
     return group_by, text
 
 
@@ -187,8 +214,33 @@ def _candidates(words: list[str]) -> list[tuple[int, int, str]]:
     return found
 
 
-def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_name: str) -> Query:
-    """Parse `question` into a Query. Unparseable questions give intent "help" with `problem` set."""
+def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_name: str,
+          now: datetime | None = None) -> Query:
+    """Parse `question` into a Query. Unparseable questions give intent "help" with `problem` set.
+
+    A word close to a question word ("spnd", "tem") or to a stored value ("serch") makes the
+    result the query of the corrected question ("spend by team"), with `corrected` set, unless
+    the corrected question cannot be parsed either. `now` (aware, on `today` in `tz_name`)
+    sets where a comparison cuts a period that is not over. Without it, today counts as a
+    whole day.
+    """
+    fixes: dict[str, str] = {}
+    query = _parse(question, vocabulary, today, tz_name, now, fixes)
+    if not fixes:
+        return query
+    words = normalise(question).split()
+    corrected = " ".join(fixes.get(word, word) for word in words)
+    fixed = _parse(corrected, vocabulary, today, tz_name, now, {})
+    if fixed.intent == "help" and fixed.problem:
+        return query
+    fixed.corrected = corrected
+    fixed.misread = list(dict.fromkeys(word for word in words if word in fixes))
+    return fixed
+
+
+def _parse(question: str, vocabulary: dict[str, list[str]], today: date, tz_name: str, now: datetime | None,
+           fixes: dict[str, str]) -> Query:
+    """Parse one question, and record in `fixes` the close match of each misspelled word."""
     text = normalise(question)
     if not text or re.fullmatch(_INTENT_PATTERNS[0][1], text):
         return Query("help")
@@ -230,7 +282,7 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
 
     words = [word for word in rest.split() if word]
     used = [False] * len(words)
-    _match_filters(words, used, vocabulary, query)
+    _match_filters(words, used, vocabulary, query, fixes)
     if query.intent == "tiers":
         # "would batch save us" names the tier to move to, not a filter on stored batch traffic.
         query.filters.pop("service_tier", None)
@@ -247,17 +299,29 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
     leftovers = [word for index, word in enumerate(words) if not used[index] and word not in STOPWORDS
                  and word not in DIMENSION_WORDS and word not in TIME_WORDS and not word.isdigit()]
     for word in leftovers:
-        suggestion = _near_value(word, vocabulary)
-        if suggestion:
-            query.suggestions.append(suggestion)
+        near = _near_value(word, vocabulary)
+        if near:
+            query.suggestions.append(f"{near[0].replace('_', ' ')} {near[1]}")
+            fixes[word] = near[1]
+            continue
+        match = None if any(character.isdigit() for character in word) else \
+            process.extractOne(word, QUESTION_WORDS, scorer=fuzz.ratio, score_cutoff=MISSPELLING_SCORE)
+        if match and len(word) >= 3:
+            fixes[word] = match[0]
         else:
             query.notes.append(f"Ignored the word “{word}”, which matches no stored team, feature, model or other value.")
 
-    if intent is None and not query.filters and period is None and not query.suggestions:
+    if intent is None and not query.filters and period is None and not query.suggestions and not fixes:
         return Query("help", problem="it names no period, cost, team or other word I know")
     if intent is None and not query.suggestions:
         query.notes.append("No question word found, so this shows spend.")
     _apply_defaults(query, today, tz_name)
+    if query.intent == "compare":
+        local_now = None if now is None else now.astimezone(ZoneInfo(tz_name)).time()
+        aligned = like_for_like(query.period, query.compare_to, today, local_now)
+        if aligned is not None:
+            query.period, query.compare_to, explanation = aligned
+            query.notes.append(explanation)
     return query
 
 
@@ -279,8 +343,10 @@ def _apply_defaults(query: Query, today: date, tz_name: str) -> None:
         query.compare_to = query.period.previous()
 
 
-def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, list[str]], query: Query) -> None:
-    """Turn dimension words with values ("team search", "search team") and bare stored values into filters."""
+def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, list[str]], query: Query,
+                   fixes: dict[str, str]) -> None:
+    """Turn dimension words with values ("team search", "search team") and bare stored values into
+    filters. A near miss becomes a suggestion, and its words' close matches go into `fixes`."""
     lowered = {name: {value.lower(): value for value in values} for name, values in vocabulary.items()}
 
     # "DIM VALUE" and "VALUE DIM", exact or near.
@@ -292,6 +358,7 @@ def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, lis
                                        score_cutoff=80)
             if match and index + 1 < len(words) and not _is_value(words[index + 1], lowered):
                 dimension, fuzzy_dimension = DIMENSION_WORDS[match[0]], True
+                dimension_word = match[0]
         if dimension is None or dimension in query.group_by and not fuzzy_dimension:
             continue
         for neighbour in (index + 1, index - 1):
@@ -308,6 +375,9 @@ def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, lis
             near = process.extractOne(value, vocabulary.get(dimension, []), scorer=fuzz.ratio, score_cutoff=70)
             if near:
                 query.suggestions.append(f"{dimension.replace('_', ' ')} {near[0]}")
+                fixes[value] = near[0]
+                if fuzzy_dimension:
+                    fixes[word] = dimension_word
                 used[index] = used[neighbour] = True
                 break
             if neighbour == index + 1 and not fuzzy_dimension:
@@ -338,13 +408,13 @@ def _is_value(word: str, lowered: dict[str, dict[str, str]]) -> bool:
     return any(word in values for values in lowered.values())
 
 
-def _near_value(word: str, vocabulary: dict[str, list[str]]) -> str | None:
-    """Return "dimension value" for the stored value closest to `word`, if it is close enough."""
+def _near_value(word: str, vocabulary: dict[str, list[str]]) -> tuple[str, str] | None:
+    """Return (dimension, value) of the stored value closest to `word`, if it is close enough."""
     if len(word) < 4:
         return None
     best = None
     for name, values in vocabulary.items():
         match = process.extractOne(word, values, scorer=fuzz.ratio, score_cutoff=80)
-        if match and (best is None or match[1] > best[1]):
-            best = (f"{name.replace('_', ' ')} {match[0]}", match[1])
-    return best[0] if best else None
+        if match and (best is None or match[1] > best[2]):
+            best = (name, match[0], match[1])
+    return best[:2] if best else None

@@ -2,7 +2,10 @@
 
 Every period is a run of whole calendar days in the workspace time zone: start is local
 midnight of its first day and end local midnight after its last day, both converted to
-UTC. Weeks start on Monday. A period that reaches today ends at the end of today.
+UTC. Weeks start on Monday. A period that reaches today ends at the end of today, except
+"last N days" (weeks, months), which is the N whole days before today. `last_days` defines
+it, and rule windows use it too, so a question and a rule over "the last 30 days" cover the
+same days.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "nine": 9, "ten": 10, "twelve": 12, "fourteen": 14, "thirty": 30, "ninety": 90}
 
 
+# Label prefix of a period cut to the span of a compared period that is not over.
+SAME_PART = "the same part of "
+
+
 class PeriodError(ValueError):
     """Raised for a period phrase that names no valid date (for example "Feb 30")."""
 
@@ -46,20 +53,44 @@ class Period:
     last: date
     label: str
     tz_name: str
+    # Local time of day on `last` at which the period ends, when it is cut short to compare it
+    # like for like with a period that is not over. None means it runs to the end of `last`.
+    until: time | None = None
+    # The calendar unit the phrase named ("day", "week", "month", "quarter", "year"), or None.
+    unit: str | None = None
 
     def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
-        """Return (start, end) as aware UTC datetimes: local midnight of first and after last."""
+        """Return (start, end) as aware UTC datetimes: local midnight of first, and local
+        midnight after last (or `until` on last)."""
         start = datetime.combine(self.first, time(0), tzinfo=tz).astimezone(timezone.utc)
-        end = datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
-        return start, end
+        if self.until is None:
+            end = datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=tz)
+        else:
+            end = datetime.combine(self.last, self.until, tzinfo=tz)
+        return start, end.astimezone(timezone.utc)
+
+    @property
+    def asked(self) -> str:
+        """Return the label as the question named the period, without the like-for-like prefix."""
+        return self.label.removeprefix(SAME_PART)
+
+    def last_text(self) -> str:
+        """Return the last day as ISO text, with the time it ends when `until` is set ("2026-11-18T12:00")."""
+        return self.last.isoformat() if self.until is None else f"{self.last.isoformat()}T{self.until:%H:%M}"
 
     @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
     def previous(self) -> Period:
-        """Return the period of the same length just before this one (a calendar month before a
-        whole month, a quarter before a whole quarter)."""
+        """Return the period of the same length just before this one: the whole calendar unit
+        before one that names a unit ("this week" gives the week before), a calendar month before
+        a whole month, a quarter before a whole quarter."""
+        if self.unit is not None:
+            step = {"day": relativedelta(days=1), "week": relativedelta(weeks=1), "month": relativedelta(months=1),
+                    "quarter": relativedelta(months=3), "year": relativedelta(years=1)}[self.unit]
+            return Period(self.first - step, self.first - timedelta(days=1), f"the {self.unit} before", self.tz_name,
+                          unit=self.unit)
         if self.first.day == 1 and (self.last + timedelta(days=1)).day == 1:
             months = _month_span(self.first, self.last + timedelta(days=1))
             first = self.first - relativedelta(months=months)
@@ -75,12 +106,76 @@ class Period:
             dates = f"{self.first:%b} {self.first.day} – {self.last:%b} {self.last.day}, {self.last.year}"
         else:
             dates = f"{self.first:%b} {self.first.day}, {self.first.year} – {self.last:%b} {self.last.day}, {self.last.year}"
+        if self.until is not None:
+            dates += f", up to {self.until:%H:%M}"
         return f"{self.label} ({dates})"
 
     def as_dict(self, tz: tzinfo) -> dict:
         start, end = self.bounds(tz)
+        until = None if self.until is None else f"{self.until:%H:%M}"
         return {"label": self.label, "first_day": self.first.isoformat(), "last_day": self.last.isoformat(),
-                "start": start.isoformat(), "end": end.isoformat(), "timezone": self.tz_name}
+                "until": until, "start": start.isoformat(), "end": end.isoformat(), "timezone": self.tz_name}
+
+
+def like_for_like(current: Period, other: Period, today: date, now: time | None) -> tuple[Period, Period, str] | None:
+    """Cut two compared periods to the same span when either is not over, and explain it.
+
+    A period that reaches today has run for its whole days before today plus today up to
+    `now` (local time, cut to the whole hour). Both periods are cut to that span from their
+    first day, the shorter span when both reach today. A period shorter than the span stays
+    whole, and the explanation states that. Without `now`, today counts as a whole day.
+    Return None when both periods are over.
+    """
+    running = [period for period in (current, other) if period.last >= today]
+    if not running:
+        return None
+    days = min((today - period.first).days for period in running)
+    until = None if now is None else time(now.hour)
+    if until is None:
+        days += 1
+    elif until == time(0):
+        # No whole hour of today has passed, so compare the whole days before it, or the
+        # first day whole when the period starts today.
+        until, days = None, max(days, 1)
+
+    cuts, short = [], None
+    for period in (current, other):
+        cut = _cut(period, days, until, running=period in running)
+        if cut is None:
+            short = period
+        cuts.append(cut or period)
+
+    name = running[0].label
+    span = _span_text(days, until)
+    first_span = "first day" if span == "1 day" else f"first {span}"
+    if short is None:
+        text = f"{name[:1].upper()}{name[1:]} is not over yet, so both periods cover only their {first_span}, like for like."
+    else:
+        text = (f"{name[:1].upper()}{name[1:]} is not over yet and covers its {first_span}. {short.label[:1].upper()}"
+                f"{short.label[1:]} has only {_span_text(short.days, None)}, so it is compared whole.")
+    return cuts[0], cuts[1], text
+
+
+def _cut(period: Period, days: int, until: time | None, *, running: bool) -> Period | None:
+    """Return the first `days` whole days of `period`, plus the next day up to `until` when set.
+    Return None when the period is shorter than that. A period that is over gets the label
+    prefix SAME_PART. One that is `running` keeps its label, because it has no spend after now."""
+    last = period.first + timedelta(days=days if until is not None else days - 1)
+    if last > period.last:
+        return None
+    if last == period.last and until is None:
+        return period
+    label = period.label if running else SAME_PART + period.label
+    return Period(period.first, last, label, period.tz_name, until)
+
+
+def _span_text(days: int, until: time | None) -> str:
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if until is not None:
+        parts.append(f"{until.hour} hour{'s' if until.hour != 1 else ''}")
+    return " and ".join(parts)
 
 
 def _month_span(first: date, after_last: date) -> int:
@@ -125,7 +220,7 @@ def find_period(text: str, today: date, tz_name: str) -> tuple[Period | None, st
     Return the period (None when there is none) and the text with the phrase removed.
     Raise PeriodError for a phrase that names an impossible date.
     """
-    for pattern, build in _PATTERNS:
+    for pattern, build, unit in _PATTERNS:
         match = pattern.search(text)
         if match is None:
             continue
@@ -133,7 +228,7 @@ def find_period(text: str, today: date, tz_name: str) -> tuple[Period | None, st
         if first > last:
             raise PeriodError(f"the period {match.group(0)!r} ends before it starts; put the earlier date first")
         rest = " ".join((text[: match.start()] + " " + text[match.end():]).split())
-        return Period(first, last, label, tz_name), rest
+        return Period(first, last, label, tz_name, unit=unit(match) if unit else None), rest
     return None, text
 
 
@@ -161,18 +256,32 @@ def _this_or_last(unit: str, which: str, today: date) -> tuple[date, date, str]:
     return first, today, "this year"
 
 
+def last_days(count: int, today: date) -> tuple[date, date]:
+    """Return the first and last of the `count` whole days before `today`. Today is left out
+    because its usage is still coming in. "last 30 days" in a question and a rule's
+    `window_days: 30` both mean these days."""
+    return today - timedelta(days=count), today - timedelta(days=1)
+
+
+def days_before(moment: datetime, count: int, tz: tzinfo) -> tuple[datetime, datetime]:
+    """Return the UTC bounds of the `count` whole days in `tz` before the day that contains `moment`."""
+    first, last = last_days(count, moment.astimezone(tz).date())
+    return Period(first, last, f"last {count} days", str(tz)).bounds(tz)
+
+
 def _last_n(match: re.Match, today: date) -> tuple[date, date, str]:
     count = _number(match["n"])
     unit = match["unit"].rstrip("s")
     if count < 1:
         raise PeriodError(f"'{match.group(0)}' names no days; use a count of 1 or more")
     if unit == "day":
-        first = today - timedelta(days=count - 1)
+        days = count
     elif unit == "week":
-        first = today - timedelta(days=7 * count - 1)
+        days = 7 * count
     else:
-        first = today + timedelta(days=1) - relativedelta(months=count)
-    return first, today, f"last {count} {unit}{'s' if count != 1 else ''}"
+        days = (today - (today - relativedelta(months=count))).days
+    first, last = last_days(days, today)
+    return first, last, f"last {count} {unit}{'s' if count != 1 else ''}"
 
 
 def _month_name(match: re.Match, today: date) -> tuple[date, date, str]:
@@ -216,18 +325,22 @@ def _on(match: re.Match, today: date) -> tuple[date, date, str]:
 
 
 _YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
+# (pattern, builder of (first, last, label), the calendar unit the phrase names or None)
 _PATTERNS = [
-    (re.compile(r"\btoday\b"), lambda m, t: (t, t, "today")),
-    (re.compile(r"\byesterday\b"), lambda m, t: (t - timedelta(days=1), t - timedelta(days=1), "yesterday")),
-    (re.compile(r"\b(?:month to date|mtd|month so far)\b"), lambda m, t: _this_or_last("month", "this", t)),
-    (re.compile(r"\b(?:year to date|ytd)\b"), lambda m, t: _this_or_last("year", "this", t)),
-    (re.compile(rf"\b(?:between|from)\s+(?P<d1>{DATE})\s+(?:and|to|until|-)\s+(?P<d2>{DATE})"), _between),
-    (re.compile(rf"\bsince\s+(?P<d1>{DATE})"), _since),
+    (re.compile(r"\btoday\b"), lambda m, t: (t, t, "today"), lambda m: "day"),
+    (re.compile(r"\byesterday\b"), lambda m, t: (t - timedelta(days=1), t - timedelta(days=1), "yesterday"),
+     lambda m: "day"),
+    (re.compile(r"\b(?:month to date|mtd|month so far)\b"), lambda m, t: _this_or_last("month", "this", t),
+     lambda m: "month"),
+    (re.compile(r"\b(?:year to date|ytd)\b"), lambda m, t: _this_or_last("year", "this", t), lambda m: "year"),
+    (re.compile(rf"\b(?:between|from)\s+(?P<d1>{DATE})\s+(?:and|to|until|-)\s+(?P<d2>{DATE})"), _between, None),
+    (re.compile(rf"\bsince\s+(?P<d1>{DATE})"), _since, None),
     (re.compile(r"\b(?:in |over |for )?(?:the )?(?:last|past|previous)\s+(?P<n>\d{1,3}|"
-                + "|".join(_NUMBER_WORDS) + r")\s+(?P<unit>days?|weeks?|months?)\b"), _last_n),
+                + "|".join(_NUMBER_WORDS) + r")\s+(?P<unit>days?|weeks?|months?)\b"), _last_n, None),
     (re.compile(r"\b(?P<which>this|last|previous|past)\s+(?P<unit>week|month|quarter|year)\b"),
-     lambda m, t: _this_or_last(m["unit"], "this" if m["which"] == "this" else "last", t)),
-    (re.compile(r"\bq(?P<q>[1-4])" + _YEAR.replace(",?\\s+", "[\\s,]*") + r"\b"), _quarter),
-    (re.compile(rf"\b(?:on\s+)?(?P<d1>\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b"), _on),
-    (re.compile(rf"\b(?:in\s+|for\s+|during\s+)?(?P<month>{_MONTH})(?!\w){_YEAR}\b"), _month_name),
+     lambda m, t: _this_or_last(m["unit"], "this" if m["which"] == "this" else "last", t), lambda m: m["unit"]),
+    (re.compile(r"\bq(?P<q>[1-4])" + _YEAR.replace(",?\\s+", "[\\s,]*") + r"\b"), _quarter, lambda m: "quarter"),
+    (re.compile(rf"\b(?:on\s+)?(?P<d1>\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b"), _on,
+     None),
+    (re.compile(rf"\b(?:in\s+|for\s+|during\s+)?(?P<month>{_MONTH})(?!\w){_YEAR}\b"), _month_name, lambda m: "month"),
 ]

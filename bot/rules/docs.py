@@ -24,8 +24,8 @@ evaluation without a restart; a file with an error is rejected and the previous 
 | `id` | yes | Lowercase letters, digits and `-`; unique across files. |
 | `description` | yes | One line shown by `costbot rules explain`. |
 | `metric` | yes | One of the metrics below. |
-| `window_days` | yes | Days the metric looks back from the evaluation time (1-366). |
-| `baseline_days` | for metrics with a baseline | Days just before the window to compare with; at least `window_days`. |
+| `window_days` | yes | Whole days in the workspace time zone before the day of evaluation (1-366): the same days as "last N days" in a question. |
+| `baseline_days` | for metrics with a baseline | Whole days just before the window to compare with; at least `window_days`. |
 | `group_by` | no | Dimensions that make a scope; the metric's default otherwise. |
 | `params` | no | Numbers that tune the metric (listed per metric). |
 | `when` | yes | The condition (see below). |

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
 
+from bot.questions.periods import days_before
 from bot.rules.compile import CompiledRules, QuerySpec
 from bot.rules.engine import RuleEngine
 from bot.rules.loader import Rule
@@ -46,17 +47,19 @@ class Evaluation:
     errors: list[str] = field(default_factory=list)  # "rule ID: what failed", one per failing rule
 
 
-def metric_query(spec: QuerySpec, at: datetime) -> MetricQuery:
-    """Return the windows of a query ending at `at`: the window, and the baseline just before it."""
-    start = at - timedelta(days=spec.window_days)
-    baseline_start = start - timedelta(days=spec.baseline_days) if spec.baseline_days else None
+def metric_query(spec: QuerySpec, at: datetime, tz: tzinfo) -> MetricQuery:
+    """Return the windows of a query evaluated at `at`: the `window_days` whole days in `tz`
+    before the day of `at` (the same days as "last N days" in a question), and the
+    `baseline_days` whole days just before the window."""
+    start, end = days_before(at, spec.window_days, tz)
+    baseline_start, baseline_end = days_before(start, spec.baseline_days, tz) if spec.baseline_days else (None, None)
     return MetricQuery(
         metric=spec.metric,
         start=start,
-        end=at,
+        end=end,
         group_by=spec.group_by,
         baseline_start=baseline_start,
-        baseline_end=start if spec.baseline_days else None,
+        baseline_end=baseline_end,
     )
 
 
@@ -81,11 +84,13 @@ def evaluate(
     engine: RuleEngine,
     *,
     at: datetime,
+    tz: tzinfo,
     mapping,
     rule_ids: set[str] | None = None,
 ) -> Evaluation:
     """Compute the snapshots of every query the active rules need, match them in durable-rules
-    and render a draft per match. A query or rule that raises is logged and skipped."""
+    and render a draft per match. Windows are whole days of the workspace time zone `tz`.
+    A query or rule that raises is logged and skipped."""
     result = Evaluation(at=at)
     rules = [rule for rule in compiled.active_rules if rule_ids is None or rule.id in rule_ids]
     needed = {compiled.rule_query[rule.id] for rule in rules}
@@ -95,7 +100,7 @@ def evaluate(
         context = MetricContext(mapping=mapping, model_classes=compiled.loaded.model_classes, params=dict(spec.params))
         try:
             with session.begin_nested():
-                result.snapshots[key] = METRICS[spec.metric].compute(session, metric_query(spec, at), context)
+                result.snapshots[key] = METRICS[spec.metric].compute(session, metric_query(spec, at, tz), context)
         except Exception as exc:  # noqa: BLE001 (one failing metric must not stop the other rules)
             failed_queries[key] = f"metric {spec.metric} failed: {type(exc).__name__}: {exc}"
             logger.exception("rules metric failed query=%s metric=%s", key, spec.metric)
@@ -117,7 +122,7 @@ def evaluate(
             continue
         try:
             for fact_id in sorted(matches.get(rule.id, [])):
-                result.drafts.append(draft(rule, by_id[fact_id], compiled, at))
+                result.drafts.append(draft(rule, by_id[fact_id], compiled, at, tz))
         except Exception as exc:  # noqa: BLE001 (a rule that raises is skipped while the others run)
             result.errors.append(f"rule {rule.id}: {type(exc).__name__}: {exc}")
             logger.exception("rules skipped rule=%s", rule.id)
@@ -125,8 +130,9 @@ def evaluate(
     return result
 
 
-def draft(rule: Rule, snapshot: Snapshot, compiled: CompiledRules, at: datetime) -> Draft:
+def draft(rule: Rule, snapshot: Snapshot, compiled: CompiledRules, at: datetime, tz: tzinfo) -> Draft:
     """Render one match of a rule into a draft finding."""
+    window_start, window_end = days_before(at, rule.window_days, tz)
     saving = snapshot.values.get(rule.saving) if rule.saving else None
     values = {
         **rule.params,
@@ -143,8 +149,8 @@ def draft(rule: Rule, snapshot: Snapshot, compiled: CompiledRules, at: datetime)
         rule=rule,
         scope=snapshot.scope,
         scope_key=snapshot.scope_key,
-        window_start=at - timedelta(days=rule.window_days),
-        window_end=at,
+        window_start=window_start,
+        window_end=window_end,
         values=snapshot.values,
         recommendation=" ".join(render(rule.recommendation, values).split()),
         monthly_saving_usd=saving if saving is None or saving > 0 else None,

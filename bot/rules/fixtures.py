@@ -90,7 +90,7 @@ def _run_case(where: str, case, compiled: CompiledRules, engine: RuleEngine) -> 
     if matched != expected:
         return CaseResult(where, name, False, f"rule {rule.id} expected to {case['expect']} but it {'fired' if matched else 'stayed quiet'}")
     if matched:
-        text = draft(rule, snapshot, compiled, FIXTURE_TIME).recommendation
+        text = draft(rule, snapshot, compiled, FIXTURE_TIME, timezone.utc).recommendation
         for part in case.get("recommendation_contains") or []:
             if str(part) not in text:
                 return CaseResult(where, name, False, f"recommendation lacks {part!r}: {text}")

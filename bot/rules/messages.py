@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from bot.models import Finding
 
@@ -21,7 +22,10 @@ def finding_blocks(finding: Finding, guidance_titles: dict[str, str] | None = No
     value = json.dumps({"finding_id": finding.id})
     context = [
         f"*{finding.rule_id}* · {finding.scope_key}",
-        f"window {finding.window_start:%Y-%m-%d} to {finding.window_end:%Y-%m-%d}",
+        # The window's end is exclusive (midnight after its last day), so the last day shown is the one before.
+        # NOTE: these are UTC dates of the stored bounds, so outside UTC the first day (east of UTC) or the
+        # last day (west of UTC) reads one day off the workspace's own dates.
+        f"window {finding.window_start:%Y-%m-%d} to {finding.window_end - timedelta(microseconds=1):%Y-%m-%d}",
     ]
     if finding.monthly_saving_usd:
         context.append(f"est. saving ${finding.monthly_saving_usd:,.0f}/month")

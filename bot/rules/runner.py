@@ -92,7 +92,7 @@ def run_rules(session: Session, *, settings, clock, dry_run: bool = False, at: d
         logger.error("rules run skipped: no valid rule set is loaded")
         return report
     mapping = load_mapping_or_empty(settings)
-    evaluation = evaluate(session, engine.current, engine, at=at, mapping=mapping)
+    evaluation = evaluate(session, engine.current, engine, at=at, tz=settings.tz, mapping=mapping)
     report.drafts = evaluation.drafts
     report.errors.extend(evaluation.errors)
     if dry_run:

@@ -143,3 +143,22 @@ def test_rebuild_after_first_refresh_builds_all(session):
     # 11-08, 11-10, 11-11, 11-12, 11-13, 11-14 and 11-16
     assert days == 7
     assert spend_by(session, start=fx.day(1), end=fx.day(20))[0].total == D("369.70")
+
+
+def test_sqlite_period_searches_index_per_branch(sqlite_url):
+    # The source condition sits in every branch of the period's OR, so SQLite searches the
+    # (source, bucket_seconds, start_time) index for each branch instead of scanning the source.
+    from bot import db
+
+    start, end = fx.WEEK_START + timedelta(hours=6), fx.WEEK_END + timedelta(hours=3)
+    for sources in (["llm_usage"], ["llm_usage", "tool_usage"]):
+        chosen = [source for source in rollups.sources("sqlite") if source.name in sources]
+        query = rollups.rollup_select(chosen, [sa.func.sum(UsageRollup.cost_usd)], start=start, end=end, filters=None,
+                                      dimensions=["model"], hourly=False, dialect="sqlite")
+        compiled = query.compile(dialect=db.get_engine(sqlite_url).dialect, compile_kwargs={"render_postcompile": True})
+        with db.get_engine(sqlite_url).connect() as connection:
+            raw = connection.connection.driver_connection
+            plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params[name] for name in compiled.positiontup))]
+        searches = [step for step in plan if "usage_rollup" in step]
+        assert len(searches) == 3, plan
+        assert all("ix_usage_rollup_source_bucket_start (source=? AND bucket_seconds=?" in step for step in searches), plan

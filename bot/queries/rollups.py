@@ -329,16 +329,21 @@ def _is_utc(zone: tzinfo | None) -> bool:
     return zone is None or zone is timezone.utc or str(zone) in ("UTC", "Etc/UTC")
 
 
-def _period_condition(start: datetime, end: datetime, *, hours_only: bool) -> sa.ColumnElement:
-    """Select hour rows for the partial UTC days at the edges and day rows for whole days."""
+def _period_condition(start: datetime, end: datetime, *, hours_only: bool, source: sa.ColumnElement) -> sa.ColumnElement:
+    """Select the `source` rows: hour rows for the partial UTC days at the edges and day rows for whole days.
+
+    Each branch of the OR repeats the source condition, so SQLite searches the (source,
+    bucket_seconds, start_time) index once per branch. With the source outside the OR it
+    scanned every rollup row of the source: 23 ms instead of 0.8 ms for one day at 1M rows.
+    """
     first_day = _midnight(start) if _midnight(start) == start else _midnight(start) + timedelta(days=1)
     last_day = _midnight(end)
     if hours_only or first_day >= last_day:
-        return sa.and_(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end)
+        return sa.and_(source, UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < end)
     return sa.or_(
-        sa.and_(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < first_day),
-        sa.and_(UsageRollup.bucket_seconds == DAY, UsageRollup.start_time >= first_day, UsageRollup.start_time < last_day),
-        sa.and_(UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= last_day, UsageRollup.start_time < end),
+        sa.and_(source, UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= start, UsageRollup.start_time < first_day),
+        sa.and_(source, UsageRollup.bucket_seconds == DAY, UsageRollup.start_time >= first_day, UsageRollup.start_time < last_day),
+        sa.and_(source, UsageRollup.bucket_seconds == HOUR, UsageRollup.start_time >= last_day, UsageRollup.start_time < end),
     )
 
 
@@ -377,9 +382,9 @@ def rollup_select(
         group.append(hour)
     group.extend(extra_group)
     names = [source.name for source in chosen]
-    period = _period_condition(start, end, hours_only=hourly and not _is_utc(tz))
+    source = UsageRollup.source == names[0] if len(names) == 1 else UsageRollup.source.in_(names)
+    period = _period_condition(start, end, hours_only=hourly and not _is_utc(tz), source=source)
     query = sa.select(*labelled, *extra_group, *measures).where(period)
-    query = query.where(UsageRollup.source == names[0]) if len(names) == 1 else query.where(UsageRollup.source.in_(names))
     if spend:
         # Only LLM rows are ever flagged replaced; GPU samples of hosts with FOCUS rows never count.
         query = query.where(UsageRollup.replaced == 0)

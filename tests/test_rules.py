@@ -227,6 +227,28 @@ def test_template_prints_rule_param(tmp_path: Path):
     assert texts["2.79"].endswith("about 84% busy at $6.88 vs about $2.79 per GPU-hour.")
 
 
+def test_tier_templates_print_rule_params(tmp_path: Path):
+    """The tier rules print the batch discount and priority multiplier their params set."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES, folder)
+    builtin = (RULES / "tiers.yml").read_text()
+    snapshot = Snapshot(
+        scope={"feature": "nightly-enrichment"},
+        values={"interactive": False, "spend_usd": Decimal("709"), "standard_share": 0.9, "priority_share": 0.4,
+                "priority_spend_usd": Decimal("141"), "batch_saving_monthly_usd": Decimal("1200"),
+                "standard_saving_monthly_usd": Decimal("300")},
+    )
+    (folder / "tiers.yml").write_text(builtin.replace("batch_discount: 0.5 ", "batch_discount: 0.4 ")
+                                      .replace("priority_multiplier: 2.0 ", "priority_multiplier: 1.75 "))
+    compiled = compile_rules(load_rules_dir(folder, guidance_base_url=BASE))
+    at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    batch = draft(compiled.rule("batchable-on-standard"), snapshot, compiled, at, timezone.utc).recommendation
+    priority = draft(compiled.rule("priority-nobody-waits-for"), snapshot, compiled, at, timezone.utc).recommendation
+
+    assert "fit the Batch API (40% off, results within 24 hours)" in batch
+    assert "Priority costs about 1.75x standard (1.75-2.5x by model)" in priority
+
+
 def test_param_of_other_metric_rejected(rules_dir: Path):
     errors = errors_for(rules_dir, GOOD_RULE.replace("{utilization_pct:.0f}%", "{priority_multiplier}"))
     assert len(errors) == 1

@@ -10,7 +10,7 @@ import pytest
 
 import cost_fixture as fx
 from bot.queries.spend import COST_KINDS, daily_spend, spend_by
-from bot.queries.sources import UnknownDimension
+from bot.queries.sources import JSON_LIST_VALUES, UnknownDimension
 
 D = Decimal
 
@@ -65,6 +65,25 @@ def test_spend_filters_team_and_null(loaded):
     rows = spend_by(loaded, start=fx.WEEK_START, end=fx.WEEK_END, filters={"team": ["support"]}, group_by=("feature",))
     assert [(row.group["feature"], row.total) for row in rows] == [("ticket-classifier", D("13.45"))]
     rows = spend_by(loaded, start=fx.WEEK_START, end=fx.WEEK_END, filters={"team": [None]})
+    assert rows[0].total == D(0)
+    assert rows[0].unpriced_rows == 1
+
+
+@pytest.mark.parametrize("rolled", [False, True], ids=["raw", "rollups"])
+def test_spend_filters_long_value_list(loaded, rolled):
+    # Past JSON_LIST_VALUES the values go as one JSON parameter, so 40,000 values fit in a
+    # statement (SQLite binds at most 32,766 parameters) and the rows are the same.
+    from bot.queries import rollups
+
+    if rolled:
+        rollups.rebuild_rollups(loaded)
+        loaded.commit()
+    absent = [f"absent-team-{number}" for number in range(40_000)]
+    assert len(absent) > JSON_LIST_VALUES
+    rows = spend_by(loaded, start=fx.WEEK_START, end=fx.WEEK_END, filters={"team": [*absent, "support"]},
+                    group_by=("feature",))
+    assert [(row.group["feature"], row.total) for row in rows] == [("ticket-classifier", D("13.45"))]
+    rows = spend_by(loaded, start=fx.WEEK_START, end=fx.WEEK_END, filters={"team": [*absent, None]})
     assert rows[0].total == D(0)
     assert rows[0].unpriced_rows == 1
 

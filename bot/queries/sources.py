@@ -19,12 +19,15 @@ A row belongs to the period that contains its start time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from bot.models import DIMENSIONS, CloudCost, GpuUsage, LlmUsage, Outcome, ReportedCost, ToolUsage
 from bot.models.usage import COST_PRICED
@@ -154,10 +157,40 @@ def applies(source: Source, filters: Mapping[str, Sequence[str]] | None) -> bool
     return all(name in source.columns for name in (filters or {}))
 
 
+# Above this many values, "column is one of values" binds the values as one JSON array instead
+# of one parameter each: a budget check may filter by thousands of tenants, and SQLite accepts
+# at most 32,766 bound parameters in a statement.
+JSON_LIST_VALUES = 200
+
+
+class _InJsonList(ColumnElement):
+    """The condition "column is one of the strings of a JSON array bound as one parameter"."""
+
+    inherit_cache = True
+    type = sa.types.NullType()  # a Boolean type would make SQLite compare the condition with 1
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("values", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement, values: Sequence[str]) -> None:
+        self.column = column
+        self.values = sa.bindparam(None, json.dumps(list(values)), type_=sa.String(), unique=True)
+
+
+@compiles(_InJsonList, "sqlite")
+def _in_json_list_sqlite(element: _InJsonList, compiler, **options) -> str:
+    column, values = compiler.process(element.column, **options), compiler.process(element.values, **options)
+    return f"{column} IN (SELECT value FROM json_each({values}))"
+
+
+@compiles(_InJsonList, "postgresql")
+def _in_json_list_postgresql(element: _InJsonList, compiler, **options) -> str:
+    column, values = compiler.process(element.column, **options), compiler.process(element.values, **options)
+    return f"{column} = ANY(ARRAY(SELECT json_array_elements_text(CAST({values} AS json))))"
+
+
 def matches(column: ColumnElement, values: Sequence[str | None]) -> ColumnElement:
     """Return the condition "column is one of values"; None in values accepts NULL (unallocated)."""
     known = [value for value in values if value is not None]
-    condition = column.in_(known)
+    condition = _InJsonList(column, known) if len(known) > JSON_LIST_VALUES else column.in_(known)
     if len(known) < len(values):
         condition = sa.or_(condition, column.is_(None))
     return condition

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from datetime import datetime, timezone
+
 import cost_fixture as fx
 from bot.answers import Presentation, render
 from bot.answers.chart import bar_chart
@@ -143,6 +145,20 @@ def test_answer_states_period_zone_freshness(session):
     # support: 11-11 00:00 UTC rows 3.25 + 0.80 (09:00) + 5.00, 11-13 reported 4.40 = 13.45
     assert answer.data["result"]["total"] == "13.45"
     assert len(answer.follow_ups) == 2
+
+
+def test_freshness_as_of_past_moment(session):
+    # Asked as of Nov 13 12:00 UTC, the answer states the newest row it could see then, not the
+    # rows imported for later days.
+    fx.load(session)
+    settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
+    at = datetime(2026, 11, 13, 12, tzinfo=timezone.utc)
+    answer = answer_question(session, "spend last 7 days", settings=settings, clock=FixedClock(at))
+    latest = datetime.fromisoformat(answer.data["data_up_to"])
+    assert latest <= at
+    assert f"data up to {latest:%Y-%m-%d %H:%M}" in answer.text
+    later = answer_question(session, "spend last 7 days", settings=settings, clock=FixedClock(fx.NOW))
+    assert datetime.fromisoformat(later.data["data_up_to"]) > at
 
 
 def test_time_series_answer_has_chart(session):

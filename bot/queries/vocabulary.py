@@ -37,10 +37,12 @@ def stored_values(session: Session) -> dict[str, list[str]]:
     return result
 
 
-def latest_usage(session: Session) -> datetime | None:
-    """Return the start time of the most recent usage row of any kind, or None when empty."""
+def latest_usage(session: Session, *, until: datetime | None = None) -> datetime | None:
+    """Return the start time of the most recent usage row of any kind that starts at or before
+    `until` (any time when None), or None when there is none. A question asked as of a past
+    moment states the data it could see then."""
     candidates = [
-        session.execute(sa.select(sa.func.max(column))).scalar()
+        session.execute(sa.select(sa.func.max(column)).where(sa.true() if until is None else column <= until)).scalar()
         for column in (LlmUsage.start_time, ReportedCost.start_time, ToolUsage.start_time, Outcome.start_time,
                        GpuUsage.sampled_at, CloudCost.charge_period_start)
     ]

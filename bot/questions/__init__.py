@@ -55,7 +55,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
     now = clock.now()
     today = now.astimezone(settings.tz).date()
     query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone, now=now)
-    freshness = latest_usage(session)
+    freshness = latest_usage(session, until=now)
     freshness_text = freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if freshness else messages.NO_USAGE_IMPORTED
 
     data: dict[str, Any] = {

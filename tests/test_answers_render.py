@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import cost_fixture as fx
 from bot.answers import Presentation, render

@@ -89,6 +89,31 @@ def test_invalid_dates_raise():
         find_period("between nov 10 and nov 1", TODAY, "UTC")
 
 
+def test_long_last_n_days_period():
+    # A count of four digits is read whole, not dropped in favour of the default 30 days.
+    period, rest = find_period("spend last 1000 days", TODAY, "UTC")
+    assert (period.first, period.last) == (date(2024, 2, 22), date(2026, 11, 17))
+    assert period.label == "last 1000 days"
+    assert rest == "spend"
+    with pytest.raises(PeriodError, match="'last 99999999 days' reaches back before the year 1; use a smaller count"):
+        find_period("spend last 99999999 days", TODAY, "UTC")
+
+
+def test_future_start_names_today():
+    with pytest.raises(PeriodError) as caught:
+        find_period("spend since 2027-01-01", TODAY, "UTC")
+    assert str(caught.value) == ("the period 'since 2027-01-01' starts on 2027-01-01, after today (2026-11-18); "
+                                 "name a start on or before today")
+
+
+def test_reversed_period_shows_dates():
+    # Without a year, oct 1 is the latest October 1 not after today, so it falls after Oct 15 2025.
+    with pytest.raises(PeriodError) as caught:
+        find_period("spend between oct 1 and oct 15 2025", TODAY, "UTC")
+    assert str(caught.value) == ("the period 'between oct 1 and oct 15 2025' runs from 2026-10-01 to 2025-10-15, so "
+                                 "it ends before it starts; put the earlier date first, or give both dates a year")
+
+
 def test_invalid_date_question_gets_help():
     query = parse("how much did we spend on feb 30", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
     assert query.intent == "help"

@@ -225,8 +225,12 @@ def find_period(text: str, today: date, tz_name: str) -> tuple[Period | None, st
         if match is None:
             continue
         first, last, label = build(match, today)
+        if first > today:
+            raise PeriodError(f"the period {match.group(0)!r} starts on {first.isoformat()}, after today "
+                              f"({today.isoformat()}); name a start on or before today")
         if first > last:
-            raise PeriodError(f"the period {match.group(0)!r} ends before it starts; put the earlier date first")
+            raise PeriodError(f"the period {match.group(0)!r} runs from {first.isoformat()} to {last.isoformat()}, so it "
+                              "ends before it starts; put the earlier date first, or give both dates a year")
         rest = " ".join((text[: match.start()] + " " + text[match.end():]).split())
         return Period(first, last, label, tz_name, unit=unit(match) if unit else None), rest
     return None, text
@@ -274,13 +278,16 @@ def _last_n(match: re.Match, today: date) -> tuple[date, date, str]:
     unit = match["unit"].rstrip("s")
     if count < 1:
         raise PeriodError(f"'{match.group(0)}' names no days; use a count of 1 or more")
-    if unit == "day":
-        days = count
-    elif unit == "week":
-        days = 7 * count
-    else:
-        days = (today - (today - relativedelta(months=count))).days
-    first, last = last_days(days, today)
+    try:
+        if unit == "day":
+            days = count
+        elif unit == "week":
+            days = 7 * count
+        else:
+            days = (today - (today - relativedelta(months=count))).days
+        first, last = last_days(days, today)
+    except (OverflowError, ValueError):
+        raise PeriodError(f"'{match.group(0)}' reaches back before the year 1; use a smaller count") from None
     return first, last, f"last {count} {unit}{'s' if count != 1 else ''}"
 
 
@@ -335,7 +342,7 @@ _PATTERNS = [
     (re.compile(r"\b(?:year to date|ytd)\b"), lambda m, t: _this_or_last("year", "this", t), lambda m: "year"),
     (re.compile(rf"\b(?:between|from)\s+(?P<d1>{DATE})\s+(?:and|to|until|-)\s+(?P<d2>{DATE})"), _between, None),
     (re.compile(rf"\bsince\s+(?P<d1>{DATE})"), _since, None),
-    (re.compile(r"\b(?:in |over |for )?(?:the )?(?:last|past|previous)\s+(?P<n>\d{1,3}|"
+    (re.compile(r"\b(?:in |over |for )?(?:the )?(?:last|past|previous)\s+(?P<n>\d+|"
                 + "|".join(_NUMBER_WORDS) + r")\s+(?P<unit>days?|weeks?|months?)\b"), _last_n, None),
     (re.compile(r"\b(?P<which>this|last|previous|past)\s+(?P<unit>week|month|quarter|year)\b"),
      lambda m, t: _this_or_last(m["unit"], "this" if m["which"] == "this" else "last", t), lambda m: m["unit"]),

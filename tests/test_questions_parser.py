@@ -114,6 +114,23 @@ def test_reversed_period_shows_dates():
                                  "it ends before it starts; put the earlier date first, or give both dates a year")
 
 
+def test_previous_n_days_is_before_period():
+    # "previous 14 days" alone reads as the last 14 days; after "vs" it means the 14 days before.
+    query = parse("spend last 14 days vs previous 14 days", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.intent == "compare"
+    assert query.as_dict()["period"] == ["last 14 days", "2026-11-04", "2026-11-17"]
+    assert query.as_dict()["compare_to"] == ["2026-10-21", "2026-11-03"]
+
+
+def test_second_period_unused_is_stated():
+    query = parse("cost per success for ticket-classifier last 14 days vs previous 14 days", vocabulary=VOCABULARY,
+                  today=TODAY, tz_name="UTC")
+    assert query.intent == "cost_per_success"
+    assert query.compare_to is None
+    assert query.notes == ["This answer covers one period, so the second period named, the period before "
+                           "(Oct 21 – Nov 3, 2026), was not used."]
+
+
 def test_invalid_date_question_gets_help():
     query = parse("how much did we spend on feb 30", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
     assert query.intent == "help"

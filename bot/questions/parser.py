@@ -264,6 +264,10 @@ def _parse(question: str, vocabulary: dict[str, list[str]], today: date, tz_name
     intent = _detect_intent(masked) if masked.strip() else _detect_intent(_mask_values(text, vocabulary))
     query = Query(intent or "spend", period=period)
     if compare_to is not None:
+        if period is not None and (compare_to.first, compare_to.last) == (period.first, period.last):
+            # "last 14 days vs previous 14 days": both phrases resolve to the same days, and
+            # the second one means the days just before the first.
+            compare_to = period.previous()
         query.compare_to = compare_to
         if query.intent in ("spend", "top"):
             query.intent = "compare"
@@ -316,6 +320,10 @@ def _parse(question: str, vocabulary: dict[str, list[str]], today: date, tz_name
     if intent is None and not query.suggestions:
         query.notes.append("No question word found, so this shows spend.")
     _apply_defaults(query, today, tz_name)
+    if query.compare_to is not None and query.intent not in ("compare", "help", "budgets"):
+        query.notes.append(f"This answer covers one period, so the second period named, "
+                           f"{query.compare_to.describe()}, was not used.")
+        query.compare_to = None
     if query.intent == "compare":
         local_now = None if now is None else now.astimezone(ZoneInfo(tz_name)).time()
         aligned = like_for_like(query.period, query.compare_to, today, local_now)

@@ -131,6 +131,20 @@ def test_second_period_unused_is_stated():
                            "(Oct 21 – Nov 3, 2026), was not used."]
 
 
+@pytest.mark.parametrize(("question", "top"), [("top 3 teams last week", 3), ("top 100 features last week", 100),
+                                               ("top teams last week", 5)])
+def test_top_count(question, top):
+    query = parse(question, vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.intent == "top"
+    assert query.top == top
+
+
+def test_top_zero_gets_help():
+    query = parse("top 0 teams last week", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
+    assert query.intent == "help"
+    assert query.problem == "'top 0' names no rows; use a count of 1 or more"
+
+
 def test_invalid_date_question_gets_help():
     query = parse("how much did we spend on feb 30", vocabulary=VOCABULARY, today=TODAY, tz_name="UTC")
     assert query.intent == "help"

@@ -191,7 +191,7 @@ def _find_group_by(text: str) -> tuple[list[str], str]:
 
 
 def _find_top(text: str) -> tuple[int | None, str | None]:
-    match = re.search(r"\btop\s+(\d{1,2})?\s*([a-z_]+)?", text)
+    match = re.search(r"\btop\s+(\d+)?\s*([a-z_]+)?", text)
     if match:
         count = int(match.group(1)) if match.group(1) else 5
         word = match.group(2) or ""
@@ -276,6 +276,8 @@ def _parse(question: str, vocabulary: dict[str, list[str]], today: date, tz_name
     query.group_by = group_by
     if query.intent == "top" or re.search(r"\btop\s+\d", rest):
         count, dimension = _find_top(rest)
+        if count == 0:
+            return Query("help", problem="'top 0' names no rows; use a count of 1 or more")
         query.intent = "top" if query.intent in ("top", "spend") else query.intent
         query.top = count or 5
         if dimension and dimension not in query.group_by:

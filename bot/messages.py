@@ -37,14 +37,18 @@ DID_YOU_MEAN_QUESTION = "I could not match {words} to a question word or a store
 NOT_FOUND = "{details}"
 TRY_INSTEAD = "Try: “{question}”"
 
-NO_SPEND = "No spend recorded for {scope}."
+NO_SPEND = "No spend recorded for {scope} {period}."
+NO_SPEND_AT_ALL = "No spend recorded {period}."
 UNPRICED_ROWS = (
-    "{count} usage rows have no known price and are not in these totals (they are not counted as $0). "
+    "Usage rows without a known price: {count}. They are not in these totals (they are not counted as $0). "
     "Add the model to the price overrides file or import the provider's cost report."
 )
-STATED_SCOPE = "{period} · {filters} · times in {timezone} · data up to {freshness}"
+# Table cell of a group whose every usage row lacks a price.
+UNPRICED_CELL = "unpriced"
+STATED_SCOPE = "{period} · {filters} · times in {timezone} · {freshness}"
+DATA_UP_TO = "data up to {moment}"
 NO_FILTERS = "all spend"
-NO_USAGE_IMPORTED = "no usage imported"
+NO_USAGE_IMPORTED = "no usage imported yet"
 
 SPEND_HEADLINE = "{scope} spent *{total}* {period}."
 TOP_HEADLINE = "Top {count} {dimension} by spend {period} (of {total} in all)."

@@ -74,7 +74,15 @@ def _kinds(query: Query) -> tuple[str, ...]:
 
 
 def _unpriced_line(rows: int) -> list[str]:
-    return [messages.UNPRICED_ROWS.format(count=count(rows))] if rows else []
+    if not rows:
+        return []
+    return [messages.UNPRICED_ROWS.format(count=count(rows))]
+
+
+def _no_spend(query: Query, period_text: str) -> str:
+    if not query.filters and not query.kinds:
+        return messages.NO_SPEND_AT_ALL.format(period=period_text)
+    return messages.NO_SPEND.format(scope=escape(scope_text(query)), period=period_text)
 
 
 def answer_spend(session: Session, query: Query, *, tz, period_text: str):
@@ -87,18 +95,20 @@ def answer_spend(session: Session, query: Query, *, tz, period_text: str):
     grain = next((name for name in query.group_by if name in TIME_GRAINS), None)
     table = None
     shown_kinds = [kind for kind in kinds if any(row.by_kind.get(kind) for row in rows)]
-    if query.group_by:
+    if query.group_by and rows:
         header = [" / ".join(label(name) for name in query.group_by), *[KIND_LABELS[k] for k in shown_kinds], "total"]
         table = [header]
         for row in rows:
             name = " / ".join("(unallocated)" if value is None else str(value) for value in row.group.values())
-            table.append([name, *[money(row.by_kind[k]) for k in shown_kinds], money(row.total)])
+            # A group with only unpriced rows has no amount to show, and $0.00 would read as free.
+            total = messages.UNPRICED_CELL if row.unpriced_rows and not row.total else money(row.total)
+            table.append([name, *[money(row.by_kind[k]) for k in shown_kinds], total])
     elif rows:
         table = [["kind", "spend", "share"]]
         for kind in shown_kinds:
             table.append([KIND_LABELS[kind], money(rows[0].by_kind[kind]), percent(rows[0].by_kind[kind] / total if total else 0)])
     if not rows:
-        headline = messages.NO_SPEND.format(scope=f"{escape(scope_text(query))} {period_text}")
+        headline = _no_spend(query, period_text)
     points = [(row.group[grain], row.total) for row in rows] if grain and len(query.group_by) == 1 else None
     data = {"total": total, "unpriced_rows": unpriced,
             "rows": [{"group": row.group, "by_kind": row.by_kind, "total": row.total, "unpriced_rows": row.unpriced_rows}
@@ -111,13 +121,17 @@ def answer_top(session: Session, query: Query, *, tz, period_text: str):
     dimension = query.group_by[0]
     result = top_spenders(session, start=start, end=end, dimension=dimension, limit=query.top or 5,
                           filters=query.filters, kinds=_kinds(query))
-    headline = messages.TOP_HEADLINE.format(count=len(result["rows"]), dimension=label(dimension) + "s",
+    if not result["rows"]:
+        return Presentation(_no_spend(query, period_text), None, _unpriced_line(result["unpriced_rows"])), result, None
+    headline = messages.TOP_HEADLINE.format(count=len(result["rows"]), dimension=_plural(dimension) if len(result["rows"]) > 1 else label(dimension),
                                             period=period_text, total=money(result["total"]))
     table = [[label(dimension), "spend", "share"]]
     for row in result["rows"]:
-        table.append(["(unallocated)" if row["value"] is None else row["value"], money(row["cost"]), percent(row["share"])])
-    if result["others"]["groups"]:
-        table.append([f"{result['others']['groups']} others", money(result["others"]["cost"]),
+        cost = messages.UNPRICED_CELL if row["unpriced_rows"] and not row["cost"] else money(row["cost"])
+        table.append(["(unallocated)" if row["value"] is None else row["value"], cost, percent(row["share"])])
+    others = result["others"]["groups"]
+    if others:
+        table.append([f"{others} other{'s' if others > 1 else ''}", money(result["others"]["cost"]),
                       percent(result["others"]["cost"] / result["total"] if result["total"] else 0)])
     return Presentation(headline, table, _unpriced_line(result["unpriced_rows"])), result, None
 
@@ -172,7 +186,8 @@ def _driver_table(entry: dict, result: dict) -> list[list[str]]:
         table.append([_value_name(row["value"]), money(row["before"]), money(row["after"]), signed_money(row["change"])])
     others, outside = entry["others"], entry["outside"]
     if others["groups"]:
-        table.append([f"{others['groups']} other {_plural(entry['dimension'])}", money(others["before"]),
+        name = _plural(entry["dimension"]) if others["groups"] > 1 else label(entry["dimension"])
+        table.append([f"{others['groups']} other {name}", money(others["before"]),
                       money(others["after"]), signed_money(others["change"])])
     if outside["change"]:
         table.append([messages.COMPARE_OUTSIDE, money(outside["before"]), money(outside["after"]),

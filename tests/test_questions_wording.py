@@ -1,0 +1,91 @@
+"""Answer texts for edge cases: empty data, single days, date ranges, unpriced groups, counts of one.
+
+The loaded cases use the hand-computed fixture in cost_fixture.py, with now at 2026-11-18 12:00 UTC.
+"""
+
+from __future__ import annotations
+
+import cost_fixture as fx
+from bot.clock import FixedClock
+from bot.questions import answer_question
+from bot.questions.answering import _driver_table
+from bot.settings import load_settings
+
+D = fx.Decimal
+
+
+def _ask(session, question: str):
+    settings = load_settings(database_url="sqlite://", timezone="UTC", mapping_file="/nonexistent/m.yml")
+    return answer_question(session, question, settings=settings, clock=FixedClock(fx.NOW), chart=False)
+
+
+def test_empty_database_spend_answer(session):
+    answer = _ask(session, "spend by team last week")
+
+    assert answer.text.startswith("No spend recorded last week.\n\n")
+    # No empty table follows the headline, and the scope line states that nothing is imported.
+    assert "team  total" not in answer.text
+    assert "last week (Nov 9 – Nov 15, 2026) · all spend · times in UTC · no usage imported yet" in answer.text
+
+
+def test_empty_database_top_answer(session):
+    answer = _ask(session, "top 5 models last week")
+
+    assert answer.text.startswith("No spend recorded last week.\n\n")
+    assert "Top 0" not in answer.text
+
+
+def test_no_spend_names_filter(session):
+    fx.load(session)
+
+    assert _ask(session, "spend for team search today").text.startswith("No spend recorded for team search today.")
+    assert _ask(session, "spend today").text.startswith("No spend recorded today.")
+
+
+def test_single_day_and_range_phrases(session):
+    fx.load(session)
+
+    day = _ask(session, "spend on 2026-11-10")
+    # 11-10: gpt-5 12.50, web search 1.20, GPU 3.43 + 165.12, review 15.00
+    assert day.text.startswith("Everyone spent $197.25 on 2026-11-10.")
+    assert day.follow_ups == ["spend by team on 2026-11-10", "why did spend go up on 2026-11-10"]
+    span = _ask(session, "spend from 2026-11-10 to 2026-11-11")
+    # plus 11-11: gpt-5-mini 3.25, vector store 0.80, review 5.00
+    assert span.text.startswith("Everyone spent $206.30 from 2026-11-10 to 2026-11-11.")
+
+
+def test_unpriced_group_not_shown_as_zero(session):
+    fx.load(session)
+
+    answer = _ask(session, "spend on 2026-11-14 by model")
+
+    assert "mystery-model  unpriced" in answer.text
+    assert "mystery-model  $0.00" not in answer.text
+    assert ("Usage rows without a known price: 1. They are not in these totals (they are not counted as $0).") \
+        in answer.text
+
+
+def test_top_others_row_counts(session):
+    fx.load(session)
+
+    single = _ask(session, "top 1 teams last week")
+    assert single.text.startswith("Top 1 team by spend last week (of $219.70 in all).")
+    assert "4 others" in single.text
+    four = _ask(session, "top 4 teams last week")
+    # ml-platform, search, support and the unallocated GPU sample without a rate are shown, then team data.
+    lines = [" ".join(line.split()) for line in four.text.splitlines()]
+    assert "(unallocated) unpriced 0.0%" in lines
+    assert "1 other $0.00 0.0%" in lines
+
+
+def test_driver_table_one_other_group():
+    zero = D("0")
+    entry = {"dimension": "team",
+             "rows": [{"value": "search", "before": D("10"), "after": D("15"), "change": D("5")}],
+             "others": {"groups": 1, "before": D("2"), "after": D("3"), "change": D("1")},
+             "outside": {"before": zero, "after": zero, "change": zero}}
+    result = {"previous": D("12"), "current": D("18"), "change": D("6")}
+
+    table = _driver_table(entry, result)
+
+    assert table[2] == ["1 other team", "$2.00", "$3.00", "+$1.00"]

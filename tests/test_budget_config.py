@@ -189,7 +189,7 @@ def test_cli_validate_reports_errors(tmp_path):
 
     assert bad.exit_code == 1
     assert bad.stderr == (
-        "costbot: 1 error(s) in the budgets file:\n"
+        "costbot: 1 error in the budgets file:\n"
         f"{path}:3: budget a: bad period 'hourly'; use one of daily, weekly, monthly, quarterly\n"
     )
     assert good.exit_code == 0

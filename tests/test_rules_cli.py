@@ -47,7 +47,7 @@ def test_validate_typo_exits_1(rules_dir: Path):
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"{path}:11: rule idle-rented-gpus: metric gpu_utilization has no field 'utilisation_pct'")
-    assert lines[1] == "1 errors"
+    assert lines[1] == "1 error"
 
 
 def test_fixtures_pass_and_fail(rules_dir: Path):
@@ -79,12 +79,18 @@ def test_run_explain_backtest(rules_dir: Path, db_url: str, session, monkeypatch
     result = invoke("run", "--dry-run", "--at", "2026-11-20T00:00Z")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("idle-rented-gpus host=h100-idle-01: h100-idle-01 (1 x H100) averaged 10%")
-    assert result.stdout.splitlines()[-1] == "rules at 2026-11-20T00:00:00+00:00: 1 matches, would post 1"
+    assert result.stdout.splitlines()[-1] == "rules at 2026-11-20T00:00:00+00:00: 1 match, would post 1"
 
     result = invoke("explain", "idle-rented-gpus", "--at", "2026-11-20T00:00Z")
     assert result.exit_code == 0, result.stderr
     assert "fires when: utilization_pct < 30 and spend >= $200" in result.stdout
     assert "  MATCH host=h100-idle-01: cost_usd=$1,155.84, utilization_pct=10" in result.stdout
+    assert "1 scope at 2026-11-20T00:00:00+00:00, 1 match:\n" in result.stdout
+
+    # The samples start on 2026-11-10, so the window before 2026-11-01 has no scope.
+    result = invoke("explain", "idle-rented-gpus", "--at", "2026-11-01T00:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 scopes at 2026-11-01T00:00:00+00:00, 0 matches"
 
     # Samples start on 2026-11-10, so on 2026-11-12 the window contains 48 h x $6.88 = $330 (over $200).
     # The 7-day cooldown keeps the next days quiet until 2026-11-19.

@@ -37,7 +37,8 @@ def _load(path: Path):
     try:
         return load_budgets(path)
     except BudgetFileError as exc:
-        typer.echo(f"costbot: {len(exc.errors)} error(s) in the budgets file:\n{exc}", err=True)
+        errors = f"{len(exc.errors)} error{'' if len(exc.errors) == 1 else 's'}"
+        typer.echo(f"costbot: {errors} in the budgets file:\n{exc}", err=True)
         raise typer.Exit(1) from None
 
 

@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         except RuleLoadError as exc:
             for error in exc.errors:
                 typer.echo(error, err=True)
-            typer.echo(f"{len(exc.errors)} errors", err=True)
+            typer.echo(f"{len(exc.errors)} error{'' if len(exc.errors) == 1 else 's'}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"ok: {len(loaded.rules)} rules in {len(files)} files")
 
@@ -232,7 +232,9 @@ def register(app: typer.Typer) -> None:
 
         field_types = {field.name: field.type for field in METRICS[rule.metric].fields}
         snapshots = evaluation.snapshots.get(engine.current.rule_query[rule.id], [])
-        typer.echo(f"{len(snapshots)} scopes at {when.isoformat()}, {len(matched)} match:")
+        scopes = f"{len(snapshots)} scope{'' if len(snapshots) == 1 else 's'}"
+        matches = f"{len(matched)} match{'' if len(matched) == 1 else 'es'}"
+        typer.echo(f"{scopes} at {when.isoformat()}, {matches}" + (":" if snapshots else ""))
         for snapshot in sorted(snapshots, key=lambda item: item.scope_key):
             mark = "MATCH" if snapshot.scope_key in matched else "-"
             shown = ", ".join(f"{name}={_explain_value(snapshot.values.get(name), field_types.get(name))}" for name in fields)

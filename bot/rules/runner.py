@@ -28,9 +28,10 @@ class RunReport:
     def summary(self) -> str:
         verb = "would post" if self.dry_run else "posted"
         count = len(self.drafts) if self.dry_run else len(self.findings)
-        text = f"rules at {self.at.isoformat()}: {len(self.drafts)} matches, {verb} {count}"
+        matches = len(self.drafts)
+        text = f"rules at {self.at.isoformat()}: {matches} match{'' if matches == 1 else 'es'}, {verb} {count}"
         if self.errors:
-            text += f", {len(self.errors)} rules skipped"
+            text += f", {len(self.errors)} rule{'' if len(self.errors) == 1 else 's'} skipped"
         return text
 
 

@@ -94,6 +94,14 @@ def test_help_keeps_example_lines() -> None:
             assert example in help_lines, (path, example)
 
 
+def test_at_option_help_names_format() -> None:
+    # Every --at rejects a time without a zone, so every help text says that a zone is needed.
+    options = [(path, param) for path, command in _commands() for param in command.params if param.name == "at"]
+    assert len(options) == 6
+    for path, param in options:
+        assert "ISO 8601 timestamp with a zone" in param.help, path
+
+
 def test_readme_commands_exist() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     usages = re.findall(r"`(costbot [^`]*)`", readme)

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         question: str = typer.Argument(..., metavar="QUESTION", help="The cost question, in quotes."),
         as_json: bool = typer.Option(False, "--json", help="Print the structured query and result as JSON instead of text."),
         chart: Path | None = typer.Option(None, "--chart", metavar="FILE", help="Write the answer's chart (PNG) to this file, when it has one."),
-        at: str | None = typer.Option(None, "--at", metavar="TIME", help="Answer as if now were this RFC 3339 time (periods like 'last week' start from it)."),
+        at: str | None = typer.Option(None, "--at", metavar="TIME", help="Answer as if now were this ISO 8601 timestamp with a zone, such as 2026-11-20T00:00Z; periods like 'last week' count from it."),
     ) -> None:
         """Answer a cost question from the imported usage.
 

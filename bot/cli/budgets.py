@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
     def check(
         dry_run: bool = typer.Option(False, "--dry-run", help="Show the alerts that are due without recording or queueing them."),
         at: str | None = typer.Option(
-            None, "--at", metavar="TIME", help="Check as of this ISO 8601 timestamp with a zone (default: now)."
+            None, "--at", metavar="TIME", help="Check as of this ISO 8601 timestamp with a zone, such as 2026-11-20T00:00Z (default: now)."
         ),
     ) -> None:
         """Check every budget and queue the alerts that are due.
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
     @budgets_app.command("list")
     def list_budgets(
         at: str | None = typer.Option(
-            None, "--at", metavar="TIME", help="Show the state as of this ISO 8601 timestamp (default: now)."
+            None, "--at", metavar="TIME", help="Show the state as of this ISO 8601 timestamp with a zone, such as 2026-11-20T00:00Z (default: now)."
         ),
     ) -> None:
         """Show each budget's spend, forecast and top drivers.

@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
     def demo(
         examples: Path = typer.Option(EXAMPLES_DIR, "--examples", metavar="DIR", help="Folder of example exports to import."),
         at: str = typer.Option(
-            EXAMPLES_END.isoformat(), "--at", metavar="TIME", help="Run the checks as of this ISO 8601 time (default: where the examples end)."
+            EXAMPLES_END.isoformat(), "--at", metavar="TIME", help="Run the checks as of this ISO 8601 timestamp with a zone (default: where the examples end)."
         ),
     ) -> None:
         """Run the main job on the example exports.

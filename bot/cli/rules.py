@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     def run(
         dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be posted; store and post nothing."),
         at: str = typer.Option(
-            None, "--at", metavar="TIME", help="Evaluate as of this ISO timestamp (UTC if it ends in Z) instead of now."
+            None, "--at", metavar="TIME", help="Evaluate as of this ISO 8601 timestamp with a zone, such as 2026-11-20T00:00Z (default: now)."
         ),
     ) -> None:
         """Evaluate the rules and post the new findings.
@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
     @rules_app.command("explain")
     def explain(
         rule_id: str = typer.Argument(..., metavar="RULE_ID", help="The rule id."),
-        at: str = typer.Option(None, "--at", metavar="TIME", help="Evaluate as of this ISO timestamp instead of now."),
+        at: str = typer.Option(None, "--at", metavar="TIME", help="Evaluate as of this ISO 8601 timestamp with a zone, such as 2026-11-20T00:00Z (default: now)."),
     ) -> None:
         """Show a rule's conditions and the values of each scope.
 

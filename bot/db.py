@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from bot.settings import get_settings
@@ -32,6 +32,11 @@ def _normalise_url(url: str) -> str:
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
+
+
+def display_url(url: str) -> str:
+    """Return the database URL with its password replaced by ***, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -100,6 +100,33 @@ def test_demo_second_run_doubles_nothing(demo_runs) -> None:
     assert "imported 0, duplicate 840, rejected 0" in second_output
 
 
+def test_demo_hides_database_password(monkeypatch, tmp_path) -> None:
+    from sqlmodel import create_engine
+    from typer.testing import CliRunner
+
+    import bot.cli.demo
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    # Every step is replaced, so nothing connects to the PostgreSQL URL and only the printed lines count.
+    for step in ("_import_examples", "_check_budgets", "_run_rules", "_deliver", "_answer_samples"):
+        monkeypatch.setattr(bot.cli.demo, step, lambda *args: None)
+    monkeypatch.setattr(bot.cli.demo.db, "upgrade", lambda url: None)
+    monkeypatch.setattr(bot.cli.demo.db, "get_engine", lambda url: create_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://costbot:secret-pw@127.0.0.1:5432/costbot_demo")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["demo"])
+    finally:
+        get_settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    assert "secret-pw" not in result.output
+    assert "== Migrating postgresql://costbot:***@127.0.0.1:5432/costbot_demo" in result.output
+    assert result.output.rstrip().endswith("database: postgresql://costbot:***@127.0.0.1:5432/costbot_demo")
+
+
 def test_demo_with_tokens_starts_socket_mode(monkeypatch, tmp_path) -> None:
     from typer.testing import CliRunner
 

@@ -78,6 +78,6 @@ def main() -> None:
 
 
 def _safe_url() -> str:
-    from sqlalchemy.engine import make_url
+    from bot.db import display_url
 
-    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+    return display_url(get_settings().database_url)

@@ -164,7 +164,7 @@ def register(app: typer.Typer) -> None:
 
         started = time.monotonic()
         settings = _demo_settings(examples)
-        _heading(f"Migrating {settings.database_url}")
+        _heading(f"Migrating {db.display_url(settings.database_url)}")
         db.upgrade(settings.database_url)
 
         _heading(f"Importing {examples}")
@@ -181,4 +181,4 @@ def register(app: typer.Typer) -> None:
             _heading("Sample questions")
             _answer_samples(settings, session, moment)
 
-        typer.echo(f"\ndone in {time.monotonic() - started:.1f} s; database: {settings.database_url}")
+        typer.echo(f"\ndone in {time.monotonic() - started:.1f} s; database: {db.display_url(settings.database_url)}")

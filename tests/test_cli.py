@@ -29,6 +29,12 @@ def test_database_password_hidden_in_error(tmp_path) -> None:
     assert result.returncode == 1
     assert "secret-pw" not in result.stderr
     assert "postgres:***@127.0.0.1" in result.stderr
+    # The database itself is missing, so `costbot db upgrade` alone would not help.
+    assert 'database "costbot_no_such_database" does not exist' in result.stderr
+    assert ("Check that DATABASE_URL (postgresql://postgres:***@127.0.0.1:5432/costbot_no_such_database) names a "
+            "running server and an existing database. Create the database if needed, then run `costbot db upgrade`."
+            ) in result.stderr
+    assert "If tables are missing" not in result.stderr
 
 
 def _commands(command=None, path=("costbot",)):

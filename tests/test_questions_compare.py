@@ -131,3 +131,31 @@ def test_partial_week_answer_text(loaded, tmp_path):
     assert answer.data["compare_to"]["end"] == "2026-11-11T12:00:00+00:00"
     assert answer.data["period"]["until"] == "12:00"
     assert answer.follow_ups == ["top 5 features by spend this week", "spend by day this week"]
+
+
+def test_unchanged_values_join_others():
+    from bot.queries.trends import _split
+
+    before = {"semantic-search": D("240.91"), "embedding-serving": D("658.56")}
+    after = {"semantic-search": D("608.33"), "embedding-serving": D("658.56")}
+    entry = _split("feature", before, after, D("899.47"), D("1266.89"), limit=5)
+
+    assert [row["value"] for row in entry["rows"]] == ["semantic-search"]
+    # The unchanged feature keeps the before and after columns adding up to the totals.
+    assert entry["others"] == {"groups": 1, "before": D("658.56"), "after": D("658.56"), "change": D("0")}
+
+
+def test_unchanged_outside_spend_is_a_row():
+    from bot.questions.answering import _driver_table
+
+    zero = D("0")
+    entry = {"dimension": "model",
+             "rows": [{"value": "gpt-5", "before": D("10.00"), "after": D("12.00"), "change": D("2.00")}],
+             "others": {"groups": 0, "before": zero, "after": zero, "change": zero},
+             "outside": {"before": D("5.00"), "after": D("5.00"), "change": zero}}
+    result = {"previous": D("15.00"), "current": D("17.00"), "change": D("2.00")}
+
+    table = _driver_table(entry, result)
+
+    assert table[2] == ["not LLM spend", "$5.00", "$5.00", "$0.00"]
+    assert table[3] == ["total", "$15.00", "$17.00", "+$2.00"]

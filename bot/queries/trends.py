@@ -124,14 +124,18 @@ def _largest_named_change(entry: dict) -> Decimal:
 
 def _split(dimension: str, before: dict, after: dict, before_total: Decimal, now_total: Decimal, limit: int) -> dict:
     """Split the whole change by one dimension: top values, the other values, and spend outside it."""
-    rows = []
+    rows, unchanged = [], []
     for value in set(after) | set(before):
-        delta = after.get(value, ZERO) - before.get(value, ZERO)
-        if delta:
-            rows.append({"value": value, "before": before.get(value, ZERO), "after": after.get(value, ZERO),
-                         "change": delta})
+        entry = {"value": value, "before": before.get(value, ZERO), "after": after.get(value, ZERO)}
+        entry["change"] = entry["after"] - entry["before"]
+        if entry["change"]:
+            rows.append(entry)
+        elif entry["before"]:
+            # Unchanged spend names no driver, but it joins the others so the before and after
+            # columns of a table still add up to the totals.
+            unchanged.append(entry)
     rows.sort(key=lambda entry: (-abs(entry["change"]), str(entry["value"])))
-    rest = rows[limit:]
+    rest = rows[limit:] + unchanged
     others_before = sum((entry["before"] for entry in rest), ZERO)
     others_after = sum((entry["after"] for entry in rest), ZERO)
     outside_before = before_total - sum(before.values(), ZERO)

@@ -189,7 +189,7 @@ def _driver_table(entry: dict, result: dict) -> list[list[str]]:
         name = _plural(entry["dimension"]) if others["groups"] > 1 else label(entry["dimension"])
         table.append([f"{others['groups']} other {name}", money(others["before"]),
                       money(others["after"]), signed_money(others["change"])])
-    if outside["change"]:
+    if outside["before"] or outside["after"]:
         table.append([messages.COMPARE_OUTSIDE, money(outside["before"]), money(outside["after"]),
                       signed_money(outside["change"])])
     table.append(["total", money(result["previous"]), money(result["current"]), signed_money(result["change"])])

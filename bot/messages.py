@@ -53,8 +53,10 @@ NO_USAGE_IMPORTED = "no usage imported yet"
 SPEND_HEADLINE = "{scope} spent *{total}* {period}."
 TOP_HEADLINE = "Top {count} {dimension} by spend {period} (of {total} in all)."
 COMPARE_HEADLINE = "{scope} spent *{current}* {period}, {direction} {change} ({percent}) from {previous} {previous_period}."
-# Row and line label of the spend a driver dimension does not cover (non-LLM kinds for model and provider).
-COMPARE_OUTSIDE = "not LLM spend"
+# Row and line label of spend whose cost kinds cannot have the dimension, such as GPU and review
+# spend by model ("no model: GPU, review"). Spend that could have a value but has none is "(unallocated)".
+NOT_APPLICABLE = "no {dimension}: {kinds}"
+UNALLOCATED = "(unallocated)"
 COMPARE_SPLIT_ONE = "The table splits the change by {dimension}, and its rows add up to the whole change of {change}."
 # {reason} is COMPARE_SPLIT_REASON, or empty when the dimension has no named value.
 COMPARE_SPLITS = (

@@ -43,12 +43,17 @@ def test_drivers_split_whole_change(loaded):
     # Feature: the FOCUS GPU row has no feature.
     assert _changes(drivers["feature"]) == {None: D("165.12"), "ticket-classifier": D("13.45"),
                                             "semantic-search": D("-12.30"), "fine-tuning": D("3.43")}
-    # Model and provider split LLM spend (27.15 - 50.00 = -22.85), and the rest is outside them.
+    # Model splits LLM spend (27.15 - 50.00 = -22.85), and the kinds without a model are outside it.
     assert _changes(drivers["model"]) == {"gpt-5": D("-37.50"), "claude-sonnet-4": D("7.00"), None: D("4.40"),
                                           "gpt-5-mini": D("3.25")}
     assert drivers["model"]["outside"]["change"] == D("192.55")  # 2.00 + 168.55 + 20.00 + 2.00
-    assert _changes(drivers["provider"]) == {"openai": D("-29.85"), "anthropic": D("7.00")}
-    assert drivers["provider"]["outside"]["change"] == D("192.55")
+    assert drivers["model"]["outside"]["kinds"] == ["tools", "gpu", "review", "other"]
+    # Provider splits all but review: openai LLM -29.85 and tools 2.00, AWS FOCUS GPU 165.12 and
+    # other 2.00. The a100-01 GPU samples name no provider, so they are unallocated.
+    assert _changes(drivers["provider"]) == {"openai": D("-27.85"), "anthropic": D("7.00"), "AWS": D("167.12"),
+                                             None: D("3.43")}
+    assert drivers["provider"]["outside"]["change"] == D("20.00")
+    assert drivers["provider"]["outside"]["kinds"] == ["review"]
 
 
 def test_each_split_sums_to_change(loaded):
@@ -69,25 +74,26 @@ def test_largest_named_change_leads(loaded):
 
 
 def test_unallocated_value_does_not_lead(loaded):
-    # Without team, the unallocated feature's +165.12 is the largest change, but it names no group.
-    # Model gpt-5's -37.50 beats ticket-classifier's +13.45 and provider openai's -29.85.
-    result = change_between(loaded, current=LAST_WEEK, previous=WEEK_BEFORE,
-                            dimensions=("feature", "model", "provider"))
+    # The unallocated feature's +165.12 is the largest change, but it names no group, so
+    # model gpt-5's -37.50 beats ticket-classifier's +13.45.
+    result = change_between(loaded, current=LAST_WEEK, previous=WEEK_BEFORE, dimensions=("feature", "model"))
 
-    assert [entry["dimension"] for entry in result["drivers"]] == ["model", "feature", "provider"]
+    assert [entry["dimension"] for entry in result["drivers"]] == ["model", "feature"]
 
 
 def test_filtered_dimension_names_no_driver(loaded):
     result = change_between(loaded, current=LAST_WEEK, previous=WEEK_BEFORE, filters={"team": ["search"]})
 
     assert result["change"] == D("-12.30")
-    # Team search has one feature, so that dimension is left out. Model and provider tie at -37.50.
+    # Team search has one feature, so that dimension is left out. Model gpt-5's -37.50 beats openai's -36.30.
     assert [entry["dimension"] for entry in result["drivers"]] == ["model", "provider"]
     model, provider = result["drivers"]
     # Team search's LLM: gpt-5 12.50 - 50.00 and claude-sonnet-4 7.00. Tools, review and other are outside.
     assert _changes(model) == {"gpt-5": D("-37.50"), "claude-sonnet-4": D("7.00")}
     assert model["outside"]["change"] == D("18.20")  # 1.20 + 15.00 + 2.00
-    assert _changes(provider) == {"openai": D("-37.50"), "anthropic": D("7.00")}
+    # Provider adds team search's tools (openai 1.20) and other spend (AWS 2.00); review is outside.
+    assert _changes(provider) == {"openai": D("-36.30"), "anthropic": D("7.00"), "AWS": D("2.00")}
+    assert provider["outside"]["change"] == D("15.00")
 
 
 def _ask(session, question: str, tmp_path):
@@ -113,8 +119,9 @@ def test_change_answer_text(loaded, tmp_path):
             "every dollar counts once in each of them, so add changes within one split only.") in answer.text
     assert "By feature: (unallocated) +$165.12, ticket-classifier +$13.45, 2 other features -$8.87." in answer.text
     assert ("By model: gpt-5 -$37.50, claude-sonnet-4 +$7.00, 2 other models +$7.65, "
-            "not LLM spend +$192.55.") in answer.text
-    assert "By provider: openai -$29.85, anthropic +$7.00, not LLM spend +$192.55." in answer.text
+            "no model: tools, GPU, review, other +$192.55.") in answer.text
+    assert ("By provider: AWS +$167.12, openai -$27.85, 2 other providers +$10.43, "
+            "no provider: review +$20.00.") in answer.text
     assert "By kind: LLM -$22.85, tools +$2.00, GPU +$168.55, review +$20.00, other +$2.00." in answer.text
 
 
@@ -152,10 +159,10 @@ def test_unchanged_outside_spend_is_a_row():
     entry = {"dimension": "model",
              "rows": [{"value": "gpt-5", "before": D("10.00"), "after": D("12.00"), "change": D("2.00")}],
              "others": {"groups": 0, "before": zero, "after": zero, "change": zero},
-             "outside": {"before": D("5.00"), "after": D("5.00"), "change": zero}}
+             "outside": {"before": D("5.00"), "after": D("5.00"), "change": zero, "kinds": ["tools", "review"]}}
     result = {"previous": D("15.00"), "current": D("17.00"), "change": D("2.00")}
 
     table = _driver_table(entry, result)
 
-    assert table[2] == ["not LLM spend", "$5.00", "$5.00", "$0.00"]
+    assert table[2] == ["no model: tools, review", "$5.00", "$5.00", "$0.00"]
     assert table[3] == ["total", "$15.00", "$17.00", "+$2.00"]

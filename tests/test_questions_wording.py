@@ -83,9 +83,35 @@ def test_driver_table_one_other_group():
     entry = {"dimension": "team",
              "rows": [{"value": "search", "before": D("10"), "after": D("15"), "change": D("5")}],
              "others": {"groups": 1, "before": D("2"), "after": D("3"), "change": D("1")},
-             "outside": {"before": zero, "after": zero, "change": zero}}
+             "outside": {"before": zero, "after": zero, "change": zero, "kinds": []}}
     result = {"previous": D("12"), "current": D("18"), "change": D("6")}
 
     table = _driver_table(entry, result)
 
     assert table[2] == ["1 other team", "$2.00", "$3.00", "+$1.00"]
+
+
+def test_spend_by_model_names_kinds_without_model(session):
+    fx.load(session)
+
+    answer = _ask(session, "spend by model last week")
+
+    lines = [" ".join(line.split()) for line in answer.text.splitlines()]
+    # Tools 2.00, GPU 3.43 + 165.12, review 20.00 and other 2.00 cannot have a model.
+    assert "no model: tools, GPU, review, other $0.00 $2.00 $168.55 $20.00 $2.00 $192.55" in lines
+    # The reported openai line of 11-13 is LLM spend whose model the cost report does not give.
+    assert "(unallocated) $4.40 $0.00 $0.00 $0.00 $0.00 $4.40" in lines
+    rows = {tuple(row["not_applicable"]): row for row in answer.data["result"]["rows"] if row["group"]["model"] is None}
+    assert rows[("model",)]["total"] == "192.55"
+    assert rows[()]["total"] == "4.40"
+
+
+def test_spend_by_provider_names_review(session):
+    fx.load(session)
+
+    answer = _ask(session, "spend by provider last week")
+
+    lines = [" ".join(line.split()) for line in answer.text.splitlines()]
+    assert "no provider: review $0.00 $0.00 $0.00 $20.00 $0.00 $20.00" in lines
+    # The a100-01 GPU samples could name a provider but do not.
+    assert "(unallocated) $0.00 $0.00 $3.43 $0.00 $0.00 $3.43" in lines

@@ -38,6 +38,18 @@ COST_KINDS = ("llm", "tools", "gpu", "review", "other")
 EXTRA_COLUMNS = ("provider", "model", "service_tier", "tool", "host", "gpu_model")
 GROUPABLE = (*DIMENSIONS, *EXTRA_COLUMNS)
 
+# The cost kinds that can have each kind-specific column. Spend of any other kind lacks the
+# column by nature (GPU time has no model), which answers tell apart from spend whose value
+# is unknown (unallocated). Columns not listed here, such as team and feature, apply to every kind.
+COLUMN_KINDS = {
+    "model": ("llm",),
+    "service_tier": ("llm",),
+    "provider": ("llm", "tools", "gpu", "other"),
+    "tool": ("tools",),
+    "host": ("gpu",),
+    "gpu_model": ("gpu",),
+}
+
 # cloud_cost.cost_kind values, by the cost kind they count towards.
 FOCUS_KIND = {"llm": "llm", "tools": "tool", "gpu": "gpu", "other": "other"}
 
@@ -141,6 +153,11 @@ def sources(dialect: str) -> list[Source]:
                    cost=lambda: CloudCost.billed_cost_usd)
         )
     return result
+
+
+def kind_has(kind: str, column: str) -> bool:
+    """Return whether spend of cost kind `kind` can have a value in `column` (see COLUMN_KINDS)."""
+    return kind in COLUMN_KINDS.get(column, COST_KINDS)
 
 
 def check_names(filters: Mapping[str, Sequence[str]] | None, group_by: Sequence[str]) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.models import GpuUsage, UsageRollup
 from bot.queries import rollups
-from bot.queries.sources import COST_KINDS, Source, applies, check_names, filtered_select, sources
+from bot.queries.sources import COST_KINDS, Source, applies, check_names, filtered_select, kind_has, sources
 from bot.types import Money
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ class SpendRow:
     by_kind: dict[str, Decimal] = field(default_factory=dict)
     total: Decimal = ZERO
     unpriced_rows: int = 0
+    # Grouped dimensions that this row's cost kinds cannot have (GPU time has no model). Their
+    # group value is None, as for unallocated spend, so this field tells the two apart.
+    not_applicable: tuple[str, ...] = ()
 
 
 def gpu_sample_cost(hourly_rate: Decimal, seconds: int) -> Decimal:
@@ -146,6 +149,7 @@ def spend_by(
     group_by: Sequence[str] = (),
     kinds: Sequence[str] = COST_KINDS,
     tz: tzinfo | None = None,
+    split_not_applicable: bool = False,
 ) -> list[SpendRow]:
     """Return spend in [start, end) per group, split by cost kind.
 
@@ -154,6 +158,10 @@ def spend_by(
     month. Those three are calendar periods in `tz` (UTC by default), and their group value
     is the ISO date the period starts on. Rows are ordered by total, largest first, or by period
     when grouped by one. Groups with no spend and no unpriced rows are left out.
+
+    With `split_not_applicable`, spend of kinds that cannot have a grouped dimension (see
+    COLUMN_KINDS in `bot.queries.sources`) gets its own rows, marked in `not_applicable`,
+    instead of joining the unallocated (None) group.
     """
     check_period(start, end)
     unknown_kinds = [kind for kind in kinds if kind not in COST_KINDS]
@@ -172,15 +180,18 @@ def spend_by(
     groups = _spend_groups(session, chosen, start=start, end=end, filters=filters, dimensions=dimensions,
                            hourly=grain is not None, tz=zone)
     for kind, values, hour, cost, unpriced in groups:
-        key = values
-        if grain is not None:
-            key = (*values, grain_start(hour_to_local_day(hour, zone), grain).isoformat())
+        lacking = ()
+        if split_not_applicable:
+            lacking = tuple(name for name in dimensions if not kind_has(kind, name))
+            values = tuple(None if name in lacking else value for name, value in zip(dimensions, values))
+        period = None if grain is None else grain_start(hour_to_local_day(hour, zone), grain).isoformat()
+        key = (values, lacking, period)
         row = merged.get(key)
         if row is None:
             group = dict(zip(dimensions, values))
             if grain is not None:
-                group[grain] = key[-1]
-            row = merged[key] = SpendRow(group=group, by_kind={name: ZERO for name in kinds})
+                group[grain] = period
+            row = merged[key] = SpendRow(group=group, by_kind={name: ZERO for name in kinds}, not_applicable=lacking)
         row.by_kind[kind] += cost
         row.total += cost
         row.unpriced_rows += unpriced
@@ -190,9 +201,9 @@ def spend_by(
         return tuple("" if value is None else value for value in row.group.values())
 
     if grain is not None:
-        rows.sort(key=lambda row: (row.group[grain], -row.total, names(row)))
+        rows.sort(key=lambda row: (row.group[grain], -row.total, names(row), row.not_applicable))
     else:
-        rows.sort(key=lambda row: (-row.total, names(row)))
+        rows.sort(key=lambda row: (-row.total, names(row), row.not_applicable))
     logger.debug("spend_by %s..%s group_by=%s filters=%s: %d groups", start, end, list(group_by), filters, len(rows))
     return rows
 

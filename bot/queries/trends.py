@@ -9,12 +9,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
+from bot.queries.sources import kind_has
 from bot.queries.spend import COST_KINDS, ZERO, daily_spend, spend_by
 
 _CENT = Decimal("0.01")
 # Dimensions searched for the groups that moved a change the most.
 DRIVER_DIMENSIONS = ("feature", "model", "team", "provider")
-LLM_ONLY_DIMENSIONS = ("model", "provider")
 # Days of spend the forecast's run rate averages over.
 RUN_RATE_DAYS = 7
 
@@ -58,7 +58,8 @@ def change_between(
 
     Every entry of "drivers" splits the whole change one way: its `limit` values with the
     largest absolute change, then the other values together ("others"), then the spend
-    the dimension does not cover ("outside": the non-LLM kinds for model and provider).
+    of the kinds that cannot have the dimension ("outside", with those kinds that spent
+    in either period under "kinds": tools, GPU, review and other for model).
     Those parts add up to "change". The dimensions overlap, since the same dollars show
     under a feature and under its team, so changes add up only within one entry. The
     first entry is the dimension with the largest change of one named value (None, the
@@ -69,12 +70,12 @@ def change_between(
     now_total = before_total = None
     now_kinds: dict[str, Decimal] = {}
     before_kinds: dict[str, Decimal] = {}
-    groups: list[tuple[str, dict, dict]] = []
+    groups: list[tuple[str, dict, dict, list[str]]] = []
     for dimension in dimensions:
         if filters and dimension in filters:
             continue
-        # Only LLM spend has a model and an LLM provider; other kinds would all read as "no model".
-        searched = [kind for kind in kinds if kind == "llm"] if dimension in LLM_ONLY_DIMENSIONS else list(kinds)
+        # Kinds without the dimension (GPU time has no model) go to "outside", not to None.
+        searched = [kind for kind in kinds if kind_has(kind, dimension)]
         if not searched:
             continue
         after_rows = spend_by(session, start=current[0], end=current[1], filters=filters, group_by=(dimension,),
@@ -89,14 +90,18 @@ def change_between(
         before = {row.group[dimension]: row.total for row in before_rows}
         if len(set(after) | set(before)) < 2:
             continue  # one value moved by the whole change, which names no driver
-        groups.append((dimension, before, after))
+        groups.append((dimension, before, after, [kind for kind in kinds if kind not in searched]))
     if now_total is None:
         now_total, now_kinds = _sum_rows(spend_by(session, start=current[0], end=current[1], filters=filters,
                                                   kinds=kinds), kinds)
         before_total, before_kinds = _sum_rows(spend_by(session, start=previous[0], end=previous[1],
                                                         filters=filters, kinds=kinds), kinds)
 
-    drivers = [_split(dimension, before, after, before_total, now_total, limit) for dimension, before, after in groups]
+    drivers = []
+    for dimension, before, after, outside_kinds in groups:
+        entry = _split(dimension, before, after, before_total, now_total, limit)
+        entry["outside"]["kinds"] = [kind for kind in outside_kinds if now_kinds.get(kind) or before_kinds.get(kind)]
+        drivers.append(entry)
     if drivers:
         largest = max(drivers, key=_largest_named_change)
         drivers.remove(largest)

@@ -7,6 +7,7 @@ Every answer states its period, filters, time zone and how fresh the data is.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,8 @@ from bot.answers import Presentation
 from bot.answers.format import count, escape, money, percent, signed_money
 from bot.queries.gpu import gpu_utilization
 from bot.queries.outcomes import cost_per_success
-from bot.queries.spend import TIME_GRAINS, ZERO, spend_by
+from bot.queries.sources import kind_has
+from bot.queries.spend import TIME_GRAINS, ZERO, SpendRow, spend_by
 from bot.queries.trends import change_between, largest_named_row, month_end_forecast, top_spenders
 from bot.queries.usage import retry_overhead, tier_mix, traffic_by
 from bot.questions.parser import Query
@@ -47,6 +49,26 @@ def headline_scope(query: Query) -> str:
     if not query.filters:
         return "Everyone"
     return escape(scope_text(query)).capitalize() if not query.kinds else escape(scope_text(query))
+
+
+def not_applicable_name(dimension: str, kinds: Sequence[str]) -> str:
+    """Name the spend of `kinds` that cannot have `dimension`: "no model: tools, GPU, review"."""
+    return messages.NOT_APPLICABLE.format(dimension=label(dimension), kinds=", ".join(KIND_LABELS[k] for k in kinds))
+
+
+def _spend_row_name(row: SpendRow) -> str:
+    """Name a spend row's group: its values, "(unallocated)" or the kinds that lack a dimension."""
+    spent = [kind for kind, amount in row.by_kind.items() if amount]
+    names = []
+    for dimension, value in row.group.items():
+        if dimension in row.not_applicable:
+            # A row with only unpriced usage has no amounts that show its kinds.
+            kinds = [kind for kind in spent if not kind_has(kind, dimension)] or \
+                [kind for kind in row.by_kind if not kind_has(kind, dimension)]
+            names.append(not_applicable_name(dimension, kinds))
+        else:
+            names.append(messages.UNALLOCATED if value is None else str(value))
+    return " / ".join(names)
 
 
 def jsonable(value: Any) -> Any:
@@ -88,7 +110,8 @@ def _no_spend(query: Query, period_text: str) -> str:
 def answer_spend(session: Session, query: Query, *, tz, period_text: str):
     start, end = query.period.bounds(tz)
     kinds = _kinds(query)
-    rows = spend_by(session, start=start, end=end, filters=query.filters, group_by=query.group_by, kinds=kinds, tz=tz)
+    rows = spend_by(session, start=start, end=end, filters=query.filters, group_by=query.group_by, kinds=kinds, tz=tz,
+                    split_not_applicable=True)
     total = sum((row.total for row in rows), ZERO)
     unpriced = sum(row.unpriced_rows for row in rows)
     headline = messages.SPEND_HEADLINE.format(scope=headline_scope(query), total=money(total), period=period_text)
@@ -99,7 +122,7 @@ def answer_spend(session: Session, query: Query, *, tz, period_text: str):
         header = [" / ".join(label(name) for name in query.group_by), *[KIND_LABELS[k] for k in shown_kinds], "total"]
         table = [header]
         for row in rows:
-            name = " / ".join("(unallocated)" if value is None else str(value) for value in row.group.values())
+            name = _spend_row_name(row)
             # A group with only unpriced rows has no amount to show, and $0.00 would read as free.
             total = messages.UNPRICED_CELL if row.unpriced_rows and not row.total else money(row.total)
             table.append([name, *[money(row.by_kind[k]) for k in shown_kinds], total])
@@ -111,8 +134,8 @@ def answer_spend(session: Session, query: Query, *, tz, period_text: str):
         headline = _no_spend(query, period_text)
     points = [(row.group[grain], row.total) for row in rows] if grain and len(query.group_by) == 1 else None
     data = {"total": total, "unpriced_rows": unpriced,
-            "rows": [{"group": row.group, "by_kind": row.by_kind, "total": row.total, "unpriced_rows": row.unpriced_rows}
-                     for row in rows]}
+            "rows": [{"group": row.group, "by_kind": row.by_kind, "total": row.total, "unpriced_rows": row.unpriced_rows,
+                      "not_applicable": list(row.not_applicable)} for row in rows]}
     return Presentation(headline, table, _unpriced_line(unpriced)), data, points
 
 
@@ -190,7 +213,7 @@ def _driver_table(entry: dict, result: dict) -> list[list[str]]:
         table.append([f"{others['groups']} other {name}", money(others["before"]),
                       money(others["after"]), signed_money(others["change"])])
     if outside["before"] or outside["after"]:
-        table.append([messages.COMPARE_OUTSIDE, money(outside["before"]), money(outside["after"]),
+        table.append([not_applicable_name(entry["dimension"], outside["kinds"]), money(outside["before"]), money(outside["after"]),
                       signed_money(outside["change"])])
     table.append(["total", money(result["previous"]), money(result["current"]), signed_money(result["change"])])
     return table
@@ -206,7 +229,8 @@ def _driver_line(entry: dict, listed: int = 2) -> str:
         parts.append(f"{groups} other {_plural(entry['dimension']) if groups > 1 else label(entry['dimension'])} "
                      f"{signed_money(change)}")
     if entry["outside"]["change"]:
-        parts.append(f"{messages.COMPARE_OUTSIDE} {signed_money(entry['outside']['change'])}")
+        parts.append(f"{not_applicable_name(entry['dimension'], entry['outside']['kinds'])} "
+                     f"{signed_money(entry['outside']['change'])}")
     return f"By {label(entry['dimension'])}: {', '.join(parts)}."
 
 

@@ -68,6 +68,13 @@ COMPARE_SPLIT_REASON = ", because {value} changed more than any other named grou
 COMPARE_NO_BASE = "{scope} spent *{current}* {period}; there was no spend {previous_period} to compare with."
 COST_PER_SUCCESS_HEADLINE = "Cost per successful run {period}: model, tools, review and failed runs, divided by successes."
 RETRIES_HEADLINE = "Retries cost an estimated *{retry_cost}* ({share} of LLM spend) {period}; failed requests {failure_cost}."
+RETRIES_ESTIMATE = "Estimate: a retried or failed request is taken to cost the average request of its model."
+# Table cell and note of a group with tokens or cost but no request count (Anthropic usage reports).
+RETRIES_NO_COUNT_CELL = "n/a"
+RETRIES_NO_COUNT = (
+    "n/a: the usage of these groups has no request counts (Anthropic usage reports give none), so "
+    "their retry rate and retry cost are unknown, not zero. The estimate above counts no retries for them."
+)
 TIERS_HEADLINE = "LLM usage cost by service tier {period}. Moving eligible traffic to batch or flex would have saved about *{saving}*."
 TIERS_ELIGIBLE_ALL = "No feature is marked non-interactive in the mapping file, so the saving assumes all standard and priority traffic could wait (an upper bound)."
 TIERS_ELIGIBLE_SOME = "Eligible: standard and priority traffic of the non-interactive features {features}. Batch and flex are billed at 50% of standard; priority is taken as at least 1.75× standard."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import cost_fixture as fx
 from bot.clock import FixedClock
+from bot.models import LlmUsage
 from bot.questions import answer_question
 from bot.questions.answering import _driver_table
 from bot.settings import load_settings
@@ -115,3 +116,33 @@ def test_spend_by_provider_names_review(session):
     assert "no provider: review $0.00 $0.00 $0.00 $20.00 $0.00 $20.00" in lines
     # The a100-01 GPU samples could name a provider but do not.
     assert "(unallocated) $0.00 $0.00 $3.43 $0.00 $0.00 $3.43" in lines
+
+
+def test_retries_without_request_counts(session):
+    fx.load(session)
+    # An Anthropic usage report line: tokens and a price, but no request count.
+    session.add(LlmUsage(source="test", natural_key="a1", start_time=fx.day(12), bucket_seconds=86400,
+                         provider="anthropic", model="claude-haiku-4-5", service_tier="standard",
+                         cost_usd=D("3.00"), cost_origin="priced", team="support", feature="support-reply-drafts",
+                         requests=0, input_tokens=90000, output_tokens=10000))
+    session.commit()
+
+    answer = _ask(session, "retry overhead last week")
+
+    lines = [" ".join(line.split()) for line in answer.text.splitlines()]
+    assert "support-reply-drafts n/a n/a n/a n/a" in lines
+    assert "support-reply-drafts 0 0.0% $0.00 $0.00" not in lines
+    assert ("n/a: the usage of these groups has no request counts (Anthropic usage reports give none), so their "
+            "retry rate and retry cost are unknown, not zero. The estimate above counts no retries for them.") \
+        in answer.text
+    # semantic-search has request counts: 100 + 50 requests, 15 retries.
+    assert "semantic-search 150 10.0% $2.02 $0.39" in lines
+
+
+def test_retries_with_counts_have_no_note(session):
+    fx.load(session)
+
+    answer = _ask(session, "retry overhead last week")
+
+    assert "n/a" not in answer.text
+    assert "no request counts" not in answer.text

@@ -119,11 +119,12 @@ def retry_overhead(
     for row in traffic_by(session, start=start, end=end, filters=filters, group_by=split):
         key = tuple(row.group[name] for name in group_by)
         entry = totals.setdefault(key, {"group": {name: row.group[name] for name in group_by}, "requests": 0,
-                                        "retries": 0, "failed_requests": 0, "cost": ZERO,
+                                        "retries": 0, "failed_requests": 0, "tokens": 0, "cost": ZERO,
                                         "retry_cost": ZERO, "failure_cost": ZERO})
         entry["requests"] += row.requests
         entry["retries"] += row.retries
         entry["failed_requests"] += row.failed_requests
+        entry["tokens"] += row.input_tokens + row.output_tokens
         entry["cost"] += row.cost
         entry["retry_cost"] += (row.cost * share(row.retries, row.requests)).quantize(_CENT, ROUND_HALF_EVEN)
         entry["failure_cost"] += (row.cost * share(row.failed_requests, row.requests)).quantize(_CENT, ROUND_HALF_EVEN)

@@ -258,10 +258,18 @@ def answer_retries(session: Session, query: Query, *, tz, period_text: str):
     headline = messages.RETRIES_HEADLINE.format(retry_cost=money(retry_cost), share=percent(retry_cost / cost if cost else 0),
                                                 period=period_text, failure_cost=money(failure_cost))
     table = [[" / ".join(label(name) for name in group_by), "requests", "retry rate", "retry cost", "failed cost"]]
+    uncounted = 0
     for row in rows:
         name = " / ".join("(unallocated)" if value is None else str(value) for value in row["group"].values())
+        # NOTE: a group that mixes counted and uncounted usage shows the rate of the counted part only.
+        if not row["requests"] and (row["tokens"] or row["cost"]):
+            uncounted += 1
+            table.append([name, *[messages.RETRIES_NO_COUNT_CELL] * 4])
+            continue
         table.append([name, count(row["requests"]), percent(row["retry_rate"]), money(row["retry_cost"]), money(row["failure_cost"])])
-    lines = ["Estimate: a retried or failed request is taken to cost the average request of its model."]
+    lines = [messages.RETRIES_ESTIMATE]
+    if uncounted:
+        lines.append(messages.RETRIES_NO_COUNT)
     result = {"retry_cost": retry_cost, "failure_cost": failure_cost, "llm_cost": cost, "rows": rows}
     return Presentation(headline, table if rows else None, lines), result, None
 

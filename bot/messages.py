@@ -77,6 +77,7 @@ RETRIES_NO_COUNT = (
 )
 TIERS_HEADLINE = "LLM usage cost by service tier {period}. Moving eligible traffic to batch or flex would have saved about *{saving}*."
 TIERS_ELIGIBLE_ALL = "No feature is marked non-interactive in the mapping file, so the saving assumes all standard and priority traffic could wait (an upper bound)."
+TIERS_ELIGIBLE_NONE = "No feature marked non-interactive in the mapping file spent on the standard or priority tier, so there is nothing to move."
 TIERS_ELIGIBLE_SOME = "Eligible: standard and priority traffic of the non-interactive features {features}. Batch and flex are billed at 50% of standard; priority is taken as at least 1.75× standard."
 GPU_HEADLINE = "GPU cost {period}: *{cost}*, of which about *{idle}* paid for idle time."
 GPU_NONE = "No GPU samples recorded {period}."

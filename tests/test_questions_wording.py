@@ -146,3 +146,37 @@ def test_retries_with_counts_have_no_note(session):
 
     assert "n/a" not in answer.text
     assert "no request counts" not in answer.text
+
+
+def _ask_with_mapping(session, question: str, mapping_file):
+    settings = load_settings(database_url="sqlite://", timezone="UTC", mapping_file=mapping_file)
+    return answer_question(session, question, settings=settings, clock=FixedClock(fx.NOW), chart=False)
+
+
+def test_tiers_eligible_lists_llm_features(session, tmp_path):
+    fx.load(session)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text("features:\n"
+                       "  ticket-classifier: {interactive: false}\n"
+                       "  fine-tuning: {interactive: false}\n"
+                       "  semantic-search: {interactive: true}\n")
+
+    answer = _ask_with_mapping(session, "tier mix last week", mapping)
+
+    # ticket-classifier's standard row l4 costs 4.00, so moving it saves 2.00. fine-tuning has only GPU spend.
+    assert ("Eligible: standard and priority traffic of the non-interactive features ticket-classifier. ") in answer.text
+    assert "fine-tuning" not in answer.text
+    assert answer.data["result"]["eligible_features"] == ["ticket-classifier"]
+    assert answer.data["result"]["batch_saving"] == "2.00"
+
+
+def test_tiers_no_eligible_feature(session, tmp_path):
+    fx.load(session)
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text("features:\n  fine-tuning: {interactive: false}\n")
+
+    answer = _ask_with_mapping(session, "tier mix last week", mapping)
+
+    assert ("No feature marked non-interactive in the mapping file spent on the standard or priority tier, "
+            "so there is nothing to move.") in answer.text
+    assert "Eligible:" not in answer.text

@@ -151,13 +151,15 @@ def tier_mix(
     reports that replace priced usage in spend carry no tier. Unpriced rows add requests
     but no cost. Eligible is standard and priority traffic of the features in
     `non_interactive`; when that is None, every feature counts, which gives an upper
-    bound. Standard moves at 50% off. Priority is assumed to cost at least 1.75x standard,
+    bound. "eligible_features" lists the features of `non_interactive` that spent on standard
+    or priority, so a GPU-only or batch-only feature is not named. Standard moves at 50% off. Priority is assumed to cost at least 1.75x standard,
     so moving it saves at least 1 - 0.5 / 1.75 (about 71%) of its cost.
     """
     rows = traffic_by(session, start=start, end=end, filters=filters, group_by=("service_tier", "feature"))
     tiers: dict[str, dict] = {}
     saving = ZERO
     eligible_spend = ZERO
+    moved_features: set[str] = set()
     for row in rows:
         tier = row.group["service_tier"] or "unknown"
         entry = tiers.setdefault(tier, {"tier": tier, "cost": ZERO, "requests": 0, "unpriced_rows": 0})
@@ -167,6 +169,8 @@ def tier_mix(
         eligible = non_interactive is None or row.group["feature"] in non_interactive
         if not eligible:
             continue
+        if tier in ("standard", "priority") and row.cost and row.group["feature"] is not None:
+            moved_features.add(row.group["feature"])
         if tier == "standard":
             eligible_spend += row.cost
             saving += row.cost * BATCH_DISCOUNT
@@ -182,5 +186,5 @@ def tier_mix(
         "total": total,
         "eligible_spend": eligible_spend,
         "batch_saving": saving.quantize(_CENT, ROUND_HALF_EVEN),
-        "eligible_features": None if non_interactive is None else sorted(non_interactive),
+        "eligible_features": None if non_interactive is None else sorted(moved_features),
     }

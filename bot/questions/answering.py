@@ -299,8 +299,11 @@ def answer_tiers(session: Session, query: Query, *, tz, period_text: str, mappin
         table.append([row["tier"], count(row["requests"]), money(row["cost"]), percent(row["share"])])
     if eligible is None:
         lines = [messages.TIERS_ELIGIBLE_ALL]
+    elif result["eligible_features"]:
+        features = ", ".join(escape(name) for name in result["eligible_features"])
+        lines = [messages.TIERS_ELIGIBLE_SOME.format(features=features)]
     else:
-        lines = [messages.TIERS_ELIGIBLE_SOME.format(features=", ".join(escape(name) for name in eligible))]
+        lines = [messages.TIERS_ELIGIBLE_NONE]
     return Presentation(headline, table if result["tiers"] else None, lines), result, None
 
 

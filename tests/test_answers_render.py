@@ -181,3 +181,26 @@ def test_follow_ups_skip_the_question_asked(session):
     settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
     answer = answer_question(session, "Spend by team last week?", settings=settings, clock=FixedClock(fx.NOW))
     assert answer.follow_ups == ["why did spend go up last week", "top 5 features by spend last week"]
+
+
+def test_forecast_without_spend_has_no_chart(session):
+    # Team data has only an unpriced usage row, so its last 7 days spent nothing.
+    fx.load(session)
+    settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
+
+    answer = answer_question(session, "month-end forecast for team data", settings=settings, clock=FixedClock(fx.NOW))
+
+    assert answer.chart_png is None
+    assert "No spend in the last 7 days, so there is no daily chart to show." in answer.text
+    assert answer.text.startswith("Team data: $0.00 forecast for November 2026")
+
+
+def test_forecast_with_spend_has_chart(session):
+    fx.load(session)
+    settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
+
+    answer = answer_question(session, "month-end forecast for team search", settings=settings, clock=FixedClock(fx.NOW))
+
+    assert answer.chart_png is not None
+    assert answer.chart_png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "no daily chart" not in answer.text

@@ -141,3 +141,18 @@ def _check_usage(root, usage: str) -> None:
         else:
             leaves.append(child)
         sibling = False
+
+
+def test_ask_chart_of_empty_forecast(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert _costbot("db", "upgrade", cwd=tmp_path, database_url=url).returncode == 0
+    chart = tmp_path / "forecast.png"
+
+    result = _costbot("ask", "--at", "2026-11-20T00:00Z", "--chart", str(chart), "month-end forecast",
+                      cwd=tmp_path, database_url=url)
+
+    assert result.returncode == 0
+    assert "No spend in the last 7 days, so there is no daily chart to show." in result.stdout
+    assert (f"costbot: this answer has no chart (no time series, or no spend to plot), so nothing was written to "
+            f"{chart}") in result.stderr
+    assert not chart.exists()

@@ -45,7 +45,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(answer.text)
         if chart is not None:
             if answer.chart_png is None:
-                typer.echo(f"costbot: this answer has no time series, so no chart was written to {chart}", err=True)
+                typer.echo(f"costbot: this answer has no chart (no time series, or no spend to plot), "
+                           f"so nothing was written to {chart}", err=True)
             else:
                 chart.write_bytes(answer.chart_png)
                 typer.echo(f"chart written to {chart}", err=True)

@@ -333,8 +333,13 @@ def answer_forecast(session: Session, query: Query, *, tz, today: date):
         scope=headline_scope(query), forecast=money(result["forecast"]), month=month,
         actual=money(result["actual_to_yesterday"]), rate=money(result["run_rate_per_day"]),
         days=result["run_rate_days"], left=result["days_left"])
+    lines = [messages.FORECAST_METHOD]
     points = [(day.isoformat(), amount) for day, amount in result["daily"]]
-    return Presentation(headline, None, [messages.FORECAST_METHOD]), result, points
+    if not any(amount for _, amount in points):
+        # A chart of zero-height bars would only repeat that nothing was spent.
+        lines.append(messages.FORECAST_NO_CHART.format(days=result["run_rate_days"]))
+        points = None
+    return Presentation(headline, None, lines), result, points
 
 
 def answer_tokens(session: Session, query: Query, *, tz, period_text: str):

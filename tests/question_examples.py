@@ -181,10 +181,15 @@ EXAMPLES = [
             {"intent": "compare", "period": ["this week", "2026-11-16", "2026-11-18T12:00"],
              "compare_to": ["2026-11-09", "2026-11-11T12:00"], "filters": {"team": ["search"]}},
             key("change"), D("71.30")),  # 100.00 - (12.50 + 1.20 + 15.00)
+    # Two named periods: the later one is reported and the earlier one is its baseline, in either order.
     Example("compare Q3 2026 vs Q4 2026",
-            {"intent": "compare", "period": ["the same part of Q3 2026", "2026-07-01", "2026-08-18T12:00"],
-             "compare_to": ["2026-10-01", "2026-11-18T12:00"]},
-            key("change"), D("-369.70")),  # Q3 cut to Q4's first 48 days and 12 hours
+            {"intent": "compare", "period": ["Q4 2026", "2026-10-01", "2026-11-18T12:00"],
+             "compare_to": ["2026-07-01", "2026-08-18T12:00"]},
+            key("change"), D("369.70")),  # Q3 cut to Q4's first 48 days and 12 hours, with no spend
+    Example("compare Q4 2026 vs Q3 2026",
+            {"intent": "compare", "period": ["Q4 2026", "2026-10-01", "2026-11-18T12:00"],
+             "compare_to": ["2026-07-01", "2026-08-18T12:00"]},
+            key("change"), D("369.70")),
     # --- cost per success ----------------------------------------------------------------
     Example("cost per success by workflow last week",
             {"intent": "cost_per_success", "period": LAST_WEEK, "group_by": ["feature"]},
@@ -278,8 +283,10 @@ def markdown() -> str:
         "  (February against most of March) is compared whole. The answer states the span and both",
         "  ranges, and the structured query gives a cut period's end with its time (`2026-11-11T12:00`).",
         "  A second period that resolves to the same days as the first (\"last 14 days vs previous 14",
-        "  days\") means the days just before it. Other intents answer for one period and say that",
-        "  they left the second one out.",
+        "  days\") means the days just before it. Of two named periods, the later one is reported and",
+        "  the earlier one is its baseline, in whichever order the question names them, so \"compare",
+        "  Q3 2026 vs Q4 2026\" reports Q4 against Q3. Other intents answer for one period and say",
+        "  that they left the second one out.",
         "- Groupings: by or per team, feature (workflow), tenant (customer), user, project,",
         "  environment, provider, model, tier, tool, host, GPU model, day, week or month; daily, weekly, monthly.",
         "- Filters: a stored value, alone or after its dimension word (\"team search\", \"the search team\",",

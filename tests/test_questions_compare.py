@@ -130,7 +130,7 @@ def test_partial_week_answer_text(loaded, tmp_path):
     # last week: 197.25 on 11-10 and 9.05 on 11-11, all of it before 12:00.
     answer = _ask(loaded, "compare this week vs last week", tmp_path)
 
-    assert answer.text.startswith("Everyone spent $100.00 this week, down $106.30 (-51.5%) from $206.30 the same "
+    assert answer.text.startswith("Everyone spent $100.00 this week, down $106.30 (-51.5%) from $206.30 in the same "
                                   "part of last week (Nov 9 – Nov 11, 2026, up to 12:00).")
     assert "this week (Nov 16 – Nov 18, 2026, up to 12:00) · all spend" in answer.text
     assert "This week is not over yet, so both periods cover only their first 2 days and 12 hours, like for like." \
@@ -138,6 +138,26 @@ def test_partial_week_answer_text(loaded, tmp_path):
     assert answer.data["compare_to"]["end"] == "2026-11-11T12:00:00+00:00"
     assert answer.data["period"]["until"] == "12:00"
     assert answer.follow_ups == ["top 5 features by spend this week", "spend by day this week"]
+
+
+@pytest.mark.parametrize("question", ["compare Q3 2026 vs Q4 2026", "compare Q4 2026 vs Q3 2026"])
+def test_later_named_period_is_reported(loaded, tmp_path, question):
+    # Q4 so far (Oct 1 to Nov 18 12:00) spent 369.70, and Q3 cut to the same 48 days and 12 hours nothing.
+    answer = _ask(loaded, question, tmp_path)
+
+    assert answer.text.startswith("Everyone spent $369.70 in Q4 2026; there was no spend in the same part of "
+                                  "Q3 2026 (Jul 1 – Aug 18, 2026, up to 12:00) to compare with.")
+    assert answer.data["result"]["change"] == "369.70"
+    assert "Q4 2026 (Oct 1 – Nov 18, 2026, up to 12:00) · all spend" in answer.text
+    assert answer.follow_ups == ["top 5 features by spend in Q4 2026", "spend by day in Q4 2026"]
+
+
+def test_earlier_period_named_first(loaded, tmp_path):
+    # The same figures as "compare this week vs last week": last week is the baseline.
+    answer = _ask(loaded, "compare last week vs this week", tmp_path)
+
+    assert answer.text.startswith("Everyone spent $100.00 this week, down $106.30 (-51.5%) from $206.30 in the same "
+                                  "part of last week (Nov 9 – Nov 11, 2026, up to 12:00).")
 
 
 def test_unchanged_values_join_others():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -112,7 +111,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
 
 def _run(session: Session, query: Query, settings, today: date):
     tz = settings.tz
-    period_text = _period_phrase(query.period.label)
+    period_text = answering.period_phrase(query.period.label)
     if query.intent == "forecast":
         return answering.answer_forecast(session, query, tz=tz, today=today)
     if query.intent == "tiers":
@@ -129,22 +128,11 @@ def _run(session: Session, query: Query, settings, today: date):
     return handler(session, query, tz=tz, period_text=period_text)
 
 
-def _period_phrase(label: str) -> str:
-    """Return a period label as it follows a verb: "last week", "in October 2026", "on 2026-11-12"."""
-    if label.startswith(("last", "this", "since")) or label in ("today", "yesterday"):
-        return label
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
-        return f"on {label}"
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}", label):
-        return f"from {label}"
-    return f"in {label}"
-
-
 def _follow_ups(intent: str, query: Query, question: str) -> list[str]:
     """Suggest two next questions for the same period, leaving out the one just asked."""
     period = "last month"
     if query.period is not None and not query.period.asked.startswith("since"):
-        period = _period_phrase(query.period.asked)
+        period = answering.period_phrase(query.period.asked)
     asked = " ".join(question.lower().split()).rstrip("?")
     suggestions = [template.format(period=period) for template in messages.FOLLOW_UPS.get(intent, ())]
     return [suggestion for suggestion in suggestions if suggestion.lower() != asked][:2]

@@ -7,6 +7,7 @@ Every answer states its period, filters, time zone and how fresh the data is.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -69,6 +70,17 @@ def _spend_row_name(row: SpendRow) -> str:
         else:
             names.append(messages.UNALLOCATED if value is None else str(value))
     return " / ".join(names)
+
+
+def period_phrase(label: str) -> str:
+    """Return a period label as it follows a verb: "last week", "in October 2026", "on 2026-11-12"."""
+    if label.startswith(("last", "this", "since")) or label in ("today", "yesterday"):
+        return label
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
+        return f"on {label}"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}", label):
+        return f"from {label}"
+    return f"in {label}"
 
 
 def jsonable(value: Any) -> Any:
@@ -164,6 +176,9 @@ def answer_compare(session: Session, query: Query, *, tz, period_text: str):
     previous = query.compare_to.bounds(tz)
     result = change_between(session, current=current, previous=previous, filters=query.filters, kinds=_kinds(query))
     previous_text = query.compare_to.describe()
+    if not query.compare_to.label.endswith(" before"):
+        # "from $5.00 in Q3 2026 (…)", but "from $5.00 the week before (…)".
+        previous_text = period_phrase(previous_text)
     if result["previous"]:
         direction = "unchanged,"
         if result["change"] > 0:

@@ -327,6 +327,10 @@ def _parse(question: str, vocabulary: dict[str, list[str]], today: date, tz_name
                            f"{query.compare_to.describe()}, was not used.")
         query.compare_to = None
     if query.intent == "compare":
+        if query.compare_to.first > query.period.first:
+            # "compare Q3 vs Q4": the later period is the one reported and the earlier one is its
+            # baseline, in whichever order the question names them.
+            query.period, query.compare_to = query.compare_to, query.period
         local_now = None if now is None else now.astimezone(ZoneInfo(tz_name)).time()
         aligned = like_for_like(query.period, query.compare_to, today, local_now)
         if aligned is not None:

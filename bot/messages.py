@@ -39,6 +39,12 @@ TRY_INSTEAD = "Try: “{question}”"
 
 NO_SPEND = "No spend recorded for {scope} {period}."
 NO_SPEND_AT_ALL = "No spend recorded {period}."
+# An empty spend answer whose LLM usage is stored but counts under a provider's cost report.
+SPEND_IN_COST_REPORT = (
+    "Its LLM usage is stored ({requests} requests, {cost} at list prices), but the provider's cost "
+    "report for those days replaces priced usage and has no such breakdown, so that spend counts "
+    "as (unallocated). Try “tokens by model” or “spend by project”."
+)
 UNPRICED_ROWS = (
     "Usage rows without a known price: {count}. They are not in these totals (they are not counted as $0). "
     "Add the model to the price overrides file or import the provider's cost report."

@@ -180,3 +180,22 @@ def test_tiers_no_eligible_feature(session, tmp_path):
     assert ("No feature marked non-interactive in the mapping file spent on the standard or priority tier, "
             "so there is nothing to move.") in answer.text
     assert "Eligible:" not in answer.text
+
+
+def test_empty_spend_names_replaced_usage(session):
+    # gpt-5's usage on 11-13 (30 requests, $4.00 priced) is replaced in spend by the OpenAI cost
+    # report line of proj_support, which has no model, so the model's spend that day is empty.
+    fx.load(session)
+    answer = _ask(session, "spend on gpt-5 on 2026-11-13")
+
+    assert answer.text.startswith("No spend recorded for model gpt-5 on 2026-11-13.\n\n")
+    assert ("Its LLM usage is stored (30 requests, $4.00 at list prices), but the provider's cost report for "
+            "those days replaces priced usage and has no such breakdown, so that spend counts as (unallocated).") in answer.text
+
+
+def test_empty_spend_without_usage_has_no_note(session):
+    fx.load(session)
+    answer = _ask(session, "spend on claude-sonnet-4 on 2026-11-13")
+
+    assert answer.text.startswith("No spend recorded for model claude-sonnet-4 on 2026-11-13.")
+    assert "Its LLM usage is stored" not in answer.text

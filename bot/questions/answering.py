@@ -142,13 +142,28 @@ def answer_spend(session: Session, query: Query, *, tz, period_text: str):
         table = [["kind", "spend", "share"]]
         for kind in shown_kinds:
             table.append([KIND_LABELS[kind], money(rows[0].by_kind[kind]), percent(rows[0].by_kind[kind] / total if total else 0)])
+    lines = _unpriced_line(unpriced)
     if not rows:
         headline = _no_spend(query, period_text)
+        lines += _replaced_usage_lines(session, query, start, end)
     points = [(row.group[grain], row.total) for row in rows] if grain and len(query.group_by) == 1 else None
     data = {"total": total, "unpriced_rows": unpriced,
             "rows": [{"group": row.group, "by_kind": row.by_kind, "total": row.total, "unpriced_rows": row.unpriced_rows,
                       "not_applicable": list(row.not_applicable)} for row in rows]}
-    return Presentation(headline, table, _unpriced_line(unpriced)), data, points
+    return Presentation(headline, table, lines), data, points
+
+
+def _replaced_usage_lines(session: Session, query: Query, start: datetime, end: datetime) -> list[str]:
+    """Explain an empty filtered spend answer whose LLM usage is stored but replaced in spend by a
+    provider cost report that lacks the filtered dimension (the OpenAI Costs API has no model)."""
+    if not query.filters:
+        return []
+    rows = traffic_by(session, start=start, end=end, filters=query.filters)
+    requests = sum(row.requests for row in rows)
+    cost = sum((row.cost for row in rows), ZERO)
+    if not requests and not cost:
+        return []
+    return [messages.SPEND_IN_COST_REPORT.format(requests=count(requests), cost=money(cost))]
 
 
 def answer_top(session: Session, query: Query, *, tz, period_text: str):

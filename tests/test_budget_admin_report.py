@@ -145,3 +145,35 @@ def test_cli_check_dry_run_and_list(engine, session, tmp_path, monkeypatch, db_u
             "actual 80%, forecast 100% (in the 80% alert)") in listed.stdout
     assert naive.exit_code == 2
     assert naive.stderr == "costbot: --at '2026-11-03T00:00' has no time zone; add Z or an offset such as +01:00\n"
+
+
+def test_cli_check_counts_alerts_already_sent(engine, session, tmp_path, monkeypatch, db_url):
+    import re
+
+    from bot import settings as settings_module
+    from bot.cli import app
+
+    path = tmp_path / "budgets.yml"
+    path.write_text(EXAMPLE.read_text())
+    session.add(LlmUsage(source="test", natural_key="k1", start_time=datetime(2026, 11, 2, tzinfo=UTC), bucket_seconds=3600,
+                         provider="openai", model="gpt-5", team="search", feature="semantic-search",
+                         cost_usd=Decimal("10000"), cost_origin="reported"))
+    session.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COSTBOT_BUDGETS_FILE", str(path))
+    monkeypatch.setenv("COSTBOT_TIMEZONE", "UTC")
+    settings_module.get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        first = runner.invoke(app, ["budgets", "check", "--at", "2026-11-03T00:00Z"])
+        again = runner.invoke(app, ["budgets", "check", "--dry-run", "--at", "2026-11-03T00:00Z"])
+        now = runner.invoke(app, ["budgets", "check", "--dry-run"])
+    finally:
+        settings_module.get_settings.cache_clear()
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    # The 80% alert covers 50% and the forecast's 100%, so it is one alert, sent once.
+    assert again.stdout == "4 budgets checked at 2026-11-03T00:00:00+00:00; no new alerts due (1 already sent this period)\n"
+    assert now.exit_code == 0, now.output
+    assert re.match(r"4 budgets checked at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00; ", now.stdout), now.stdout

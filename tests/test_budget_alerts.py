@@ -352,3 +352,19 @@ def test_recording_alerts_batches_statements(session):
     assert [(alert.threshold_pct, alert.spend_usd, alert.period_start) for alert in alerts] == [
         (50, Decimal("600"), datetime(2026, 11, 1, tzinfo=UTC))
     ]
+
+
+def test_alert_counts_unpriced_rows(session):
+    from bot.budgets.blocks import alert_blocks
+    from bot.budgets.checks import check_budgets
+
+    _llm(session, datetime(2026, 11, 2, tzinfo=UTC), "1600")
+    session.commit()
+    (status,) = check_budgets(session, _budget(), now=datetime(2026, 11, 2, 12, tzinfo=UTC), tz=UTC)
+
+    for rows, text in ((1, "1 usage row has no known price and is not counted."),
+                       (3, "3 usage rows have no known price and are not counted.")):
+        status.unpriced_rows = rows
+        blocks = alert_blocks(status, 50, "actual", guidance_base_url=GUIDANCE)
+        notes = [element["text"] for block in blocks if block["type"] == "context" for element in block["elements"]]
+        assert text in notes

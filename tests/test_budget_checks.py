@@ -152,3 +152,29 @@ def test_statement_count_independent_of_budget_count(engine, session):
 
     assert few > 0
     assert many == few
+
+
+def test_feature_drivers_split_spend_without_model(session):
+    # A feature budget is split by model, but review labor and provider cost reports have no
+    # model, so that spend is split by cost kind instead of one "model (unallocated)" line.
+    when = datetime(2026, 11, 3, 10, tzinfo=UTC)
+    _llm(session, when, "40", team="support", feature="ticket-classifier", model="gpt-5.2")
+    _llm(session, when, "25", team="support", feature="ticket-classifier", model=None)
+    session.add(Outcome(source="test", natural_key="review", start_time=when, bucket_seconds=86400, team="support",
+                        feature="ticket-classifier", succeeded=10, review_cost_usd=Decimal("300")))
+    session.commit()
+    budgets = _budgets("""\
+  - name: support-classifier-monthly
+    scope: {feature: [ticket-classifier]}
+    period: monthly
+    amount_usd: "1000"
+    owner: U0SUPP001
+""")
+
+    (status,) = check_budgets(session, budgets, now=datetime(2026, 11, 20, tzinfo=UTC), tz=UTC)
+
+    assert [(driver.label, driver.amount) for driver in status.drivers] == [
+        ("review with no model", Decimal("300")),
+        ("model gpt-5.2", Decimal("40")),
+        ("llm with no model", Decimal("25")),
+    ]

@@ -45,6 +45,8 @@ def test_demo_posts_budget_forecast_alert(demo_runs) -> None:
     assert "--- message to U0SEARCH1 ---" in output
     assert f"== Budget {cases.BUDGET_NAME}: 50% crossed, forecast past 100% ==" in output
     assert "*Spent* $8,462.56 of $12,000.00 | *Share used* 71% | *Forecast at reset* $13,944.36 (116%)" in output
+    # The one alert goes to the owner and to the budget's channel.
+    assert "4 budgets checked, 1 new alert queued as 2 messages: 1 owner DM, 1 channel post\n" in output
 
 
 def test_demo_names_every_planted_case(demo_runs) -> None:
@@ -97,6 +99,7 @@ def test_demo_second_run_doubles_nothing(demo_runs) -> None:
     assert second_counts == first_counts
     assert first_counts["budget_alert"] >= 1
     assert "nothing new to post" in second_output
+    assert "4 budgets checked, 0 new alerts queued\n" in second_output
     assert "imported 0, duplicate 840, rejected 0" in second_output
 
 

@@ -127,3 +127,38 @@ def test_schema_lists_metrics(rules_dir: Path):
         "cost_per_success", "gpu_utilization", "model_mix", "retry_rate", "review_share",
         "spend_change", "tier_mix", "unallocated_share",
     ]
+
+
+def test_list_prints_each_rule(rules_dir: Path):
+    path = rules_dir / "tiers.yml"
+    path.write_text(path.read_text().replace(
+        "  - id: priority-nobody-waits-for\n", "  - id: priority-nobody-waits-for\n    enabled: false\n"
+    ))
+    result = invoke("list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "metric", "severity", "window", "description"]
+    assert len(lines) == 10
+    idle = next(line for line in lines if line.startswith("idle-rented-gpus "))
+    assert idle.split(None, 4) == ["idle-rented-gpus", "gpu_utilization", "warning", "7d", "Rented GPUs that mostly sit idle"]
+    priority = next(line for line in lines if line.startswith("priority-nobody-waits-for "))
+    assert priority.endswith("Priority tier on work no user waits for (disabled)")
+
+
+def test_list_json(rules_dir: Path):
+    import json
+
+    result = invoke("list", "--json")
+    assert result.exit_code == 0
+    rules = json.loads(result.stdout)
+    assert len(rules) == 9
+    assert rules[0] == {
+        "id": "idle-rented-gpus",
+        "metric": "gpu_utilization",
+        "severity": "warning",
+        "window_days": 7,
+        "description": "Rented GPUs that mostly sit idle",
+        "enabled": True,
+        "file": str(rules_dir / "gpus.yml"),
+        "line": 3,
+    }

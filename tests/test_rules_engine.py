@@ -13,10 +13,10 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import FixedClock
-from bot.models import Finding, GpuUsage, LlmUsage, OutboxMessage, Outcome
+from bot.models import CloudCost, Finding, GpuUsage, LlmUsage, OutboxMessage, Outcome
 from bot.rules import findings
 from bot.rules.engine import RuleEngine
-from bot.rules.metrics import METRICS
+from bot.rules.metrics import METRICS, MetricContext, MetricQuery
 from bot.rules.runner import run_rules
 from bot.settings import load_settings
 
@@ -279,3 +279,48 @@ def test_typo_keeps_old_rules_running(session, db_url, rules_dir, tmp_path):
         "min_spend_usd, severity, recommendation, guidance, notify, channel, saving, cooldown_days, enabled",
     ]
     assert [draft.scope_key for draft in report.drafts] == ["host=h100-idle-01"]
+
+
+def add_focus_gpu_days(session, host: str, days: int = 7, rate: str = "6.88"):
+    for hour in range(days * 24):
+        start = END - timedelta(hours=hour + 1)
+        session.add(CloudCost(
+            source="test", natural_key=f"{host}-focus-{hour}", charge_period_start=start,
+            charge_period_end=start + timedelta(hours=1), billed_cost_usd=Decimal(rate), cost_kind="gpu",
+            resource_name=host,
+        ))
+    session.commit()
+
+
+def test_gpu_cost_limited_to_sampled_span(session, db_url, tmp_path):
+    # FOCUS bills each host for all 7 days at $6.88 an hour, but nvidia-smi samples cover only
+    # the last days. Cost and GPU-hours must cover the same time, or the rate of a host sampled
+    # for one day reads 7 x $6.88 = $48.16.
+    add_focus_gpu_days(session, "h100-serve-01")
+    add_gpu_hours(session, "h100-serve-01", 42, hours=24)
+    add_focus_gpu_days(session, "h100-idle-01")
+    add_gpu_hours(session, "h100-idle-01", 5, hours=72)
+
+    query = MetricQuery(metric="gpu_utilization", start=END - timedelta(days=7), end=END, group_by=("host",))
+    context = MetricContext(mapping=None, model_classes=None, params={"a100_hourly_usd": 3.43, "h100_speedup": 2.0})
+    snapshots = {snapshot.scope_key: snapshot.values for snapshot in METRICS["gpu_utilization"].compute(session, query, context)}
+    serve = snapshots["host=h100-serve-01"]
+    assert serve["gpu_hours"] == 24.0
+    assert serve["cost_usd"] == Decimal("165.12")
+    assert serve["hourly_rate_usd"] == Decimal("6.88")
+    assert serve["sampled_span"] == "1 day"
+    assert serve["utilization_pct"] == 42.0
+    idle = snapshots["host=h100-idle-01"]
+    assert idle["cost_usd"] == Decimal("495.36")
+    assert idle["hourly_rate_usd"] == Decimal("6.88")
+    # $495.36 x 95% = $470.59 idle in 3 days, times 10 for 30 days.
+    assert idle["idle_saving_monthly_usd"] == Decimal("4705.90")
+
+    settings = load_settings(database_url=db_url, rules_dir=ROOT / "rules", mapping_file=tmp_path / "none.yml",
+                             budgets_file=tmp_path / "none.yml", default_channel="#costs")
+    report = run_rules(session, settings=settings, clock=FixedClock(END), dry_run=True)
+    texts = [draft.recommendation for draft in report.drafts]
+    assert len(texts) == 1
+    assert texts[0].startswith(
+        "h100-idle-01 (1 x H100) averaged 5% utilization over 3 days: $471 of its $495 paid for idle time."
+    )

@@ -68,6 +68,9 @@ class CheckReport:
     sent: list[AlertPlan] = field(default_factory=list)
     already_sent: int = 0
     snoozed: int = 0
+    # Alerts recorded by earlier checks in the budgets' current periods, not counting the
+    # thresholds that an alert covered.
+    sent_earlier: int = 0
 
 
 def forecast_thresholds(budget: Budget) -> list[int]:
@@ -135,10 +138,10 @@ def run_check(
     the next check tries again.
     """
     statuses = check_budgets(session, budgets, now=now, tz=tz, spend_query=spend_query, with_drivers=False)
-    recorded = _recorded_alerts(session, statuses)
+    recorded, sent_earlier = _recorded_alerts(session, statuses)
     snoozes = {row.budget_name: row for row in session.exec(select(BudgetSnooze).where(BudgetSnooze.until > now))}
 
-    report = CheckReport(statuses=statuses, due=[])
+    report = CheckReport(statuses=statuses, due=[], sent_earlier=sent_earlier)
     for status in statuses:
         key = (status.budget.name, status.period.start)
         plan, held_back = plan_alert(status, recorded.get(key, set()), snoozes.get(status.budget.name), now)
@@ -219,15 +222,26 @@ def _insert_alerts(session: Session, rows: list[dict]) -> set[tuple[str, datetim
     return set(insert_new_rows(session, BudgetAlert, rows, key=key, returning=key))
 
 
-def _recorded_alerts(session: Session, statuses: list[BudgetStatus]) -> dict[tuple[str, datetime], set[tuple[int, str]]]:
-    """Load the alerts recorded for the current periods, in one query."""
+def _recorded_alerts(
+    session: Session, statuses: list[BudgetStatus]
+) -> tuple[dict[tuple[str, datetime], set[tuple[int, str]]], int]:
+    """Load the alerts recorded for the current periods, in one query.
+
+    Returns the recorded (threshold, kind) pairs per budget and period start, covered ones
+    included, and the number of alerts sent in the budgets' current periods.
+    """
     starts = sorted({status.period.start for status in statuses})
     recorded: dict[tuple[str, datetime], set[tuple[int, str]]] = {}
     if not starts:
-        return recorded
-    query = sa.select(BudgetAlert.budget_name, BudgetAlert.period_start, BudgetAlert.threshold_pct, BudgetAlert.kind).where(
-        BudgetAlert.period_start.in_(starts)
-    )
-    for name, start, threshold, kind in session.execute(query):
+        return recorded, 0
+    query = sa.select(
+        BudgetAlert.budget_name, BudgetAlert.period_start, BudgetAlert.threshold_pct, BudgetAlert.kind,
+        BudgetAlert.covered_by_pct,
+    ).where(BudgetAlert.period_start.in_(starts))
+    current = {(status.budget.name, status.period.start) for status in statuses}
+    sent = 0
+    for name, start, threshold, kind, covered_by in session.execute(query):
         recorded.setdefault((name, start), set()).add((threshold, kind))
-    return recorded
+        if covered_by is None and (name, start) in current:
+            sent += 1
+    return recorded, sent

@@ -88,10 +88,12 @@ def alert_blocks(
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Top drivers*\n{drivers_text(status)}"}},
     ]
     if status.unpriced_rows:
-        blocks.append({
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"{status.unpriced_rows} usage rows have no known price and are not counted."}],
-        })
+        rows = status.unpriced_rows
+        if rows == 1:
+            unpriced = "1 usage row has no known price and is not counted."
+        else:
+            unpriced = f"{rows} usage rows have no known price and are not counted."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": unpriced}]})
     url = guidance_url(guidance_base_url)
     blocks.append({
         "type": "context",

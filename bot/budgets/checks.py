@@ -45,15 +45,24 @@ MAX_DRIVER_FILTER_VALUES = 100_000
 
 @dataclass(frozen=True)
 class Driver:
-    """One contributor to a budget's spend: a value of the driver dimension and its amount."""
+    """One contributor to a budget's spend: a value of the driver dimension and its amount.
+
+    Spend with no value of the dimension (review labor and provider cost reports have no
+    model, for example) is one driver per cost kind, with `value` None and `kind` set.
+    """
 
     dimension: str
     value: str | None
     amount: Decimal
+    kind: str | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.dimension} {self.value if self.value is not None else '(unallocated)'}"
+        if self.value is not None:
+            return f"{self.dimension} {self.value}"
+        if self.kind is not None:
+            return f"{self.kind} with no {self.dimension}"
+        return f"{self.dimension} (unallocated)"
 
 
 @dataclass
@@ -159,12 +168,25 @@ def add_drivers(session: Session, statuses: Sequence[BudgetStatus], *, spend_que
             for row in query(session, start=start, end=now, filters=filters, group_by=(*dimensions, driver), kinds=kinds):
                 by_scope[tuple(row.group.get(name) for name in dimensions)].append(row)
             for status in members:
-                by_driver: dict[str | None, Decimal] = defaultdict(Decimal)
-                for key in itertools.product(*(status.budget.scope[name] for name in dimensions)):
-                    for row in by_scope.get(key, ()):
-                        by_driver[row.group.get(driver)] += row.total
-                ranked = sorted(by_driver.items(), key=lambda item: (-item[1], item[0] or ""))
-                status.drivers = [Driver(driver, value, amount) for value, amount in ranked[:TOP_DRIVERS] if amount > 0]
+                rows = [row for key in itertools.product(*(status.budget.scope[name] for name in dimensions))
+                        for row in by_scope.get(key, ())]
+                status.drivers = _top_drivers(driver, rows)
+
+
+def _top_drivers(dimension: str, rows: Sequence) -> list[Driver]:
+    """Rank the spend of `rows` by their value of `dimension`, largest first. Spend with no value
+    is split by cost kind, so review labor shows apart from LLM spend that has no model."""
+    amounts: dict[tuple[str | None, str | None], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        value = row.group.get(dimension)
+        if value is not None:
+            amounts[(value, None)] += row.total
+            continue
+        for kind, amount in row.by_kind.items():
+            amounts[(None, kind)] += amount
+    ranked = sorted(amounts.items(), key=lambda item: (-item[1], item[0][0] or "", item[0][1] or ""))
+    drivers = [Driver(dimension, value, amount, kind) for (value, kind), amount in ranked if amount > 0]
+    return drivers[:TOP_DRIVERS]
 
 
 def _default_spend_query() -> SpendQuery:

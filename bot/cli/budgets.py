@@ -20,7 +20,8 @@ from bot.settings import get_settings
 
 def _parse_at(value: str | None) -> datetime:
     if value is None:
-        return datetime.now(timezone.utc)
+        # Printed timestamps read to the second.
+        return datetime.now(timezone.utc).replace(microsecond=0)
     try:
         return parse_timestamp(value, "--at")
     except typer.BadParameter as exc:
@@ -88,7 +89,8 @@ def register(app: typer.Typer) -> None:
                                guidance_base_url=settings.guidance_base_url, dry_run=dry_run)
         verb = "would send" if dry_run else "queued"
         if not report.due:
-            typer.echo(f"{len(report.statuses)} budgets checked at {now.isoformat()}; no alerts due")
+            earlier = f" ({report.sent_earlier} already sent this period)" if report.sent_earlier else ""
+            typer.echo(f"{len(report.statuses)} budgets checked at {now.isoformat()}; no new alerts due{earlier}")
         for plan in report.due:
             status = plan.status
             sent = dry_run or plan in report.sent

@@ -104,7 +104,17 @@ def _check_budgets(settings: Settings, session: Session, at: datetime) -> None:
     budgets = load_budgets(settings.budgets_file)
     report = run_check(session, budgets, now=at, tz=settings.tz, guidance_base_url=settings.guidance_base_url)
     queued = len(report.sent)
-    typer.echo(f"{len(report.statuses)} budgets checked, {queued} new {'alert' if queued == 1 else 'alerts'} queued")
+    line = f"{len(report.statuses)} budgets checked, {queued} new {'alert' if queued == 1 else 'alerts'} queued"
+    if queued:
+        # An alert is one message to its owner plus one to its budget's channel, if it has one.
+        owner_dms = queued
+        channel_posts = sum(1 for plan in report.sent if plan.status.budget.channel)
+        messages = owner_dms + channel_posts
+        parts = [f"{owner_dms} owner {'DM' if owner_dms == 1 else 'DMs'}"]
+        if channel_posts:
+            parts.append(f"{channel_posts} channel {'post' if channel_posts == 1 else 'posts'}")
+        line += f" as {messages} {'message' if messages == 1 else 'messages'}: {', '.join(parts)}"
+    typer.echo(line)
 
 
 def _run_rules(settings: Settings, session: Session, at: datetime) -> None:

@@ -1,4 +1,4 @@
-"""`costbot rules …`: validate, test, run, backtest and explain rule files."""
+"""`costbot rules …`: list, validate, test, run, backtest and explain rule files."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _explain_value(value, field_type: str | None) -> str:
 
 def register(app: typer.Typer) -> None:
     rules_app = new_app(
-        "Validate, test, run, backtest and explain rule files.\n\n"
+        "List, validate, test, run, backtest and explain rule files.\n\n"
         "Rule files are the YAML files in COSTBOT_RULES_DIR (rules/ by default), described in docs/rules.md.\n\n"
         "\b\nExamples:\n  costbot rules validate\n  costbot rules run --dry-run"
     )
@@ -80,6 +80,41 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{len(exc.errors)} error{'' if len(exc.errors) == 1 else 's'}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"ok: {len(loaded.rules)} rules in {len(files)} files")
+
+    @rules_app.command("list")
+    def list_rules(
+        as_json: bool = typer.Option(False, "--json", help="Print the rules as a JSON array instead of a table."),
+    ) -> None:
+        """List each rule with its metric, severity and window.
+
+        Rules come from the files in the rules folder, in file order. Disabled rules are
+        marked "(disabled)".
+
+        \b
+        Examples:
+          costbot rules list
+          costbot rules list --json
+        """
+        rules = _engine_or_exit().current.loaded.rules
+        if as_json:
+            import json
+
+            items = [
+                {"id": rule.id, "metric": rule.metric, "severity": rule.severity, "window_days": rule.window_days,
+                 "description": rule.description, "enabled": rule.enabled, "file": rule.file, "line": rule.line}
+                for rule in rules
+            ]
+            typer.echo(json.dumps(items, indent=2))
+            return
+        header = ("id", "metric", "severity", "window", "description")
+        rows = [
+            (rule.id, rule.metric, rule.severity, f"{rule.window_days}d",
+             rule.description + ("" if rule.enabled else " (disabled)"))
+            for rule in rules
+        ]
+        widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header) - 1)]
+        for row in (header, *rows):
+            typer.echo("  ".join([*(value.ljust(width) for value, width in zip(row, widths)), row[-1]]))
 
     @rules_app.command("test")
     def test(

@@ -99,7 +99,7 @@ def test_demo_second_run_doubles_nothing(demo_runs) -> None:
     assert second_counts == first_counts
     assert first_counts["budget_alert"] >= 1
     assert "nothing new to post" in second_output
-    assert "4 budgets checked, 0 new alerts queued\n" in second_output
+    assert "4 budgets checked, 0 new alerts queued (1 already sent this period)\n" in second_output
     assert "imported 0, duplicate 840, rejected 0" in second_output
 
 

@@ -114,6 +114,8 @@ def _check_budgets(settings: Settings, session: Session, at: datetime) -> None:
         if channel_posts:
             parts.append(f"{channel_posts} channel {'post' if channel_posts == 1 else 'posts'}")
         line += f" as {messages} {'message' if messages == 1 else 'messages'}: {', '.join(parts)}"
+    if report.sent_earlier:
+        line += f" ({report.sent_earlier} already sent this period)"
     typer.echo(line)
 
 

@@ -45,6 +45,11 @@ SPEND_IN_COST_REPORT = (
     "report for those days replaces priced usage and has no such breakdown, so that spend counts "
     "as (unallocated). Try “tokens by model” or “spend by project”."
 )
+# An empty "spend on H100" answer whose hosts' spend comes from FOCUS rows, which carry no GPU model.
+GPU_SPEND_WITHOUT_MODEL = (
+    "Hosts sampled with that GPU model ({hosts}) spent {cost} in this period, billed through FOCUS "
+    "rows that carry no GPU model, so this answer cannot count it. Try “spend by host” or “gpu utilization”."
+)
 UNPRICED_ROWS = (
     "Usage rows without a known price: {count}. They are not in these totals (they are not counted as $0). "
     "Add the model to the price overrides file or import the provider's cost report."

@@ -199,3 +199,24 @@ def test_empty_spend_without_usage_has_no_note(session):
 
     assert answer.text.startswith("No spend recorded for model claude-sonnet-4 on 2026-11-13.")
     assert "Its LLM usage is stored" not in answer.text
+
+
+def test_empty_gpu_model_names_focus_hosts(session):
+    # h100-idle-01's samples report H100, but its spend on 11-10 is the FOCUS row ($165.12), which
+    # has no GPU model, so "spend on H100" finds no spend of its own.
+    fx.load(session)
+    answer = _ask(session, "spend on H100 on 2026-11-10")
+
+    assert answer.text.startswith("No spend recorded for GPU model H100 on 2026-11-10.\n\n")
+    assert ("Hosts sampled with that GPU model (h100-idle-01) spent $165.12 in this period, billed through "
+            "FOCUS rows that carry no GPU model, so this answer cannot count it.") in answer.text
+    assert "Try “spend by host” or “gpu utilization”." in answer.text
+
+
+def test_empty_gpu_model_without_focus_rows(session):
+    # gpu-x (L4) has samples but no FOCUS rows, and no rate, so nothing explains an empty answer.
+    fx.load(session)
+    answer = _ask(session, "spend on L4 on 2026-11-12")
+
+    assert answer.text.startswith("No spend recorded for GPU model L4 on 2026-11-12.")
+    assert "Hosts sampled with that GPU model" not in answer.text

@@ -14,11 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import messages
 from bot.answers import Presentation
 from bot.answers.format import count, escape, money, percent, signed_money
+from bot.models import DIMENSIONS, CloudCost, GpuUsage
 from bot.queries.gpu import gpu_utilization
 from bot.queries.outcomes import cost_per_success
 from bot.queries.sources import kind_has
@@ -146,6 +148,7 @@ def answer_spend(session: Session, query: Query, *, tz, period_text: str):
     if not rows:
         headline = _no_spend(query, period_text)
         lines += _replaced_usage_lines(session, query, start, end)
+        lines += _focus_gpu_lines(session, query, start, end)
     points = [(row.group[grain], row.total) for row in rows] if grain and len(query.group_by) == 1 else None
     data = {"total": total, "unpriced_rows": unpriced,
             "rows": [{"group": row.group, "by_kind": row.by_kind, "total": row.total, "unpriced_rows": row.unpriced_rows,
@@ -164,6 +167,37 @@ def _replaced_usage_lines(session: Session, query: Query, start: datetime, end: 
     if not requests and not cost:
         return []
     return [messages.SPEND_IN_COST_REPORT.format(requests=count(requests), cost=money(cost))]
+
+
+def _focus_gpu_lines(session: Session, query: Query, start: datetime, end: datetime) -> list[str]:
+    """Explain an empty answer filtered by GPU model whose hosts are billed through FOCUS rows.
+
+    FOCUS rows carry no GPU model, so the host's model comes from its nvidia-smi or DCGM samples
+    at any time. Other filters that FOCUS rows have (team, feature, ...) still apply.
+    """
+    models = query.filters.get("gpu_model")
+    if not models:
+        return []
+    other_filters = {name: values for name, values in query.filters.items() if name != "gpu_model"}
+    if any(name not in DIMENSIONS for name in other_filters):
+        return []
+    hosts = session.execute(
+        sa.select(GpuUsage.host).where(GpuUsage.gpu_model.in_(models), GpuUsage.host.is_not(None)).distinct()
+    ).scalars().all()
+    if not hosts:
+        return []
+    conditions = [CloudCost.cost_kind == "gpu", CloudCost.charge_period_start >= start, CloudCost.charge_period_start < end,
+                  sa.or_(CloudCost.resource_name.in_(hosts), CloudCost.resource_id.in_(hosts))]
+    conditions += [getattr(CloudCost, name).in_(values) for name, values in other_filters.items()]
+    host = sa.func.coalesce(CloudCost.resource_name, CloudCost.resource_id)
+    billed = session.execute(
+        sa.select(host, sa.func.sum(CloudCost.billed_cost_usd)).where(*conditions).group_by(host)
+    ).all()
+    if not billed:
+        return []
+    cost = sum((amount or ZERO for _, amount in billed), ZERO)
+    names = sorted(str(name) for name, _ in billed)
+    return [messages.GPU_SPEND_WITHOUT_MODEL.format(hosts=", ".join(names), cost=money(cost))]
 
 
 def answer_top(session: Session, query: Query, *, tz, period_text: str):

@@ -43,6 +43,14 @@ def test_no_spend_names_filter(session):
     assert _ask(session, "spend today").text.startswith("No spend recorded today.")
 
 
+def test_headline_keeps_value_case(session):
+    fx.load(session)
+    answer = _ask(session, "spend on A100 last week")
+
+    # a100-01's two samples at $3.43/h on 11-10; the headline keeps "GPU" and "A100" as stored.
+    assert answer.text.startswith("GPU model A100 spent $3.43 last week.")
+
+
 def test_single_day_and_range_phrases(session):
     fx.load(session)
 

@@ -51,7 +51,9 @@ def headline_scope(query: Query) -> str:
     """Return the escaped subject of a headline: "Team search" or "All teams"."""
     if not query.filters:
         return "Everyone"
-    return escape(scope_text(query)).capitalize() if not query.kinds else escape(scope_text(query))
+    text = escape(scope_text(query))
+    # Upper-case only the first letter: str.capitalize() would lower-case "GPU model A100" or "AWS".
+    return text[:1].upper() + text[1:] if not query.kinds else text
 
 
 def not_applicable_name(dimension: str, kinds: Sequence[str]) -> str:

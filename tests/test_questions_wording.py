@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import cost_fixture as fx
 from bot.clock import FixedClock
-from bot.models import LlmUsage
+from bot.models import LlmUsage, ToolUsage
+from bot.queries.rollups import rebuild_rollups
 from bot.questions import answer_question
 from bot.questions.answering import _driver_table
 from bot.settings import load_settings
@@ -228,3 +229,30 @@ def test_empty_gpu_model_without_focus_rows(session):
 
     assert answer.text.startswith("No spend recorded for GPU model L4 on 2026-11-12.")
     assert "Hosts sampled with that GPU model" not in answer.text
+
+
+def _load_with_lowercase_aws(session) -> None:
+    # The fixture's FOCUS rows name the provider "AWS"; a tools CSV may spell it "aws".
+    fx.load(session)
+    session.add(ToolUsage(source="test", natural_key="t-aws", start_time=fx.day(11, 9), tool="storage",
+                          provider="aws", calls=1, cost_usd=D("0.50"), cost_origin="reported", team="data"))
+    session.commit()
+
+
+def test_provider_filter_matches_cloud_vendor(session):
+    # FOCUS gpu 165.12 and other 2.00 ("AWS") plus storage 0.50 ("aws") last week.
+    _load_with_lowercase_aws(session)
+    answer = _ask(session, "spend for provider aws last week")
+
+    assert "is stored (known:" not in answer.text
+    assert answer.text.startswith("Provider AWS or aws spent $167.62 last week.")
+
+
+def test_provider_filter_uses_rollups(session):
+    _load_with_lowercase_aws(session)
+    rebuild_rollups(session)
+    session.commit()
+    answer = _ask(session, "aws spend last week")
+
+    assert "Ignored the word" not in answer.text
+    assert answer.text.startswith("Provider AWS or aws spent $167.62 last week.")

@@ -154,8 +154,10 @@ def _insert_values(session: Session, start: datetime, end: datetime) -> None:
     for source in sources(dialect):
         for name in GROUPABLE:
             column = source.columns.get(name)
-            if column is None or (name in ("provider", "model") and source.name != "llm_usage"):
-                continue  # questions name LLM providers and models, not cloud vendors
+            if column is None or (name == "model" and source.name != "llm_usage"):
+                # The models a question names are those of the usage rows. NOTE: a database whose
+                # rollups predate cloud and tool providers here needs `costbot rollups rebuild`.
+                continue
             selects.append(
                 sa.select(sa.literal(name, sa.String).label("dimension"), sa.cast(column, sa.String).label("value"))
                 .where(column.is_not(None), source.time_column >= start, source.time_column < end)

@@ -13,7 +13,7 @@ from bot.models import DIMENSIONS, CloudCost, GpuUsage, LlmUsage, Outcome, Repor
 _COLUMNS = {
     **{name: [getattr(table, name) for table in (LlmUsage, ToolUsage, Outcome, GpuUsage, CloudCost)]
        for name in DIMENSIONS},
-    "provider": [LlmUsage.provider],
+    "provider": [LlmUsage.provider, ReportedCost.provider, ToolUsage.provider, CloudCost.provider_name],
     "model": [LlmUsage.model],
     "service_tier": [LlmUsage.service_tier],
     "tool": [ToolUsage.tool],

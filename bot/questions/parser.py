@@ -361,7 +361,11 @@ def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, lis
                    fixes: dict[str, str]) -> None:
     """Turn dimension words with values ("team search", "search team") and bare stored values into
     filters. A near miss becomes a suggestion, and its words' close matches go into `fixes`."""
-    lowered = {name: {value.lower(): value for value in values} for name, values in vocabulary.items()}
+    # Each lowercased value maps to every stored spelling of it ("AWS" from FOCUS, "aws" from a tools CSV).
+    lowered: dict[str, dict[str, list[str]]] = {}
+    for name, values in vocabulary.items():
+        for value in values:
+            lowered.setdefault(name, {}).setdefault(value.lower(), []).append(value)
 
     # "DIM VALUE" and "VALUE DIM", exact or near.
     for index, word in enumerate(words):
@@ -383,7 +387,7 @@ def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, lis
                 continue
             exact = lowered.get(dimension, {}).get(value)
             if exact and not fuzzy_dimension:
-                query.filters.setdefault(dimension, []).append(exact)
+                query.filters.setdefault(dimension, []).extend(exact)
                 used[index] = used[neighbour] = True
                 break
             near = process.extractOne(value, vocabulary.get(dimension, []), scorer=fuzz.ratio, score_cutoff=70)
@@ -407,18 +411,18 @@ def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, lis
         hits = [(name, values[phrase]) for name, values in lowered.items() if phrase in values]
         if not hits:
             continue
-        name, value = hits[0]
+        name, spellings = hits[0]
         if len(hits) > 1:
             others = ", ".join(other for other, _ in hits[1:])
             query.notes.append(f"“{phrase}” is a stored {name} and also a {others}; read it as the {name}.")
         if name in query.group_by:
             continue
-        query.filters.setdefault(name, []).append(value)
+        query.filters.setdefault(name, []).extend(spellings)
         for position in range(start, end):
             used[position] = True
 
 
-def _is_value(word: str, lowered: dict[str, dict[str, str]]) -> bool:
+def _is_value(word: str, lowered: dict[str, dict[str, list[str]]]) -> bool:
     return any(word in values for values in lowered.values())
 
 

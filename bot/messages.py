@@ -95,6 +95,10 @@ GPU_NONE = "No GPU samples recorded {period}."
 FORECAST_HEADLINE = "{scope}: *{forecast}* forecast for {month} ({actual} spent up to yesterday, run rate {rate}/day over the last {days} days, {left} days left)."
 FORECAST_METHOD = "Forecast = spend so far this month (up to yesterday) + mean daily spend of the last 7 complete days × days left, today included."
 FORECAST_NO_CHART = "No spend in the last {days} days, so there is no daily chart to show."
+TOKENS_NO_COUNT = (
+    "n/a: the usage of these groups has no request counts (Anthropic usage reports give none), so "
+    "the request total leaves them out."
+)
 TOKENS_HEADLINE = "{scope} made {requests} requests {period}: {input} input tokens ({cached} cached) and {output} output tokens."
 BUDGETS_UNAVAILABLE = "Budgets are not set up in this installation."
 

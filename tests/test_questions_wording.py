@@ -148,6 +148,32 @@ def test_retries_without_request_counts(session):
     assert "semantic-search 150 10.0% $2.02 $0.39" in lines
 
 
+def test_tokens_without_request_counts(session):
+    fx.load(session)
+    # An Anthropic usage report line: tokens but no request count.
+    session.add(LlmUsage(source="test", natural_key="a1", start_time=fx.day(12), bucket_seconds=86400,
+                         provider="anthropic", model="claude-haiku-4-5", service_tier="standard",
+                         cost_usd=D("3.00"), cost_origin="priced", team="support", feature="support-reply-drafts",
+                         requests=0, input_tokens=90000, output_tokens=10000))
+    session.commit()
+
+    answer = _ask(session, "tokens by model last week")
+
+    lines = [" ".join(line.split()) for line in answer.text.splitlines()]
+    assert "claude-haiku-4-5 n/a 90,000 0 10,000" in lines
+    assert ("n/a: the usage of these groups has no request counts (Anthropic usage reports give none), so the "
+            "request total leaves them out.") in answer.text
+
+
+def test_tokens_with_counts_have_no_note(session):
+    fx.load(session)
+
+    answer = _ask(session, "tokens by model last week")
+
+    assert "n/a" not in answer.text
+    assert "no request counts" not in answer.text
+
+
 def test_retries_with_counts_have_no_note(session):
     fx.load(session)
 

@@ -419,10 +419,16 @@ def answer_tokens(session: Session, query: Query, *, tz, period_text: str):
                                                cached=count(totals["cached_input_tokens"]),
                                                output=count(totals["output_tokens"]))
     table = None
+    lines: list[str] = []
     if group_by and rows:
         table = [[" / ".join(label(name) for name in group_by), "requests", "input", "cached", "output"]]
         for row in rows:
             name = " / ".join("(unallocated)" if value is None else str(value) for value in row.group.values())
-            table.append([name, count(row.requests), count(row.input_tokens), count(row.cached_input_tokens),
+            # NOTE: a group that mixes counted and uncounted usage shows the counted requests only.
+            uncounted = not row.requests and (row.input_tokens or row.output_tokens)
+            requests = messages.RETRIES_NO_COUNT_CELL if uncounted else count(row.requests)
+            table.append([name, requests, count(row.input_tokens), count(row.cached_input_tokens),
                           count(row.output_tokens)])
-    return Presentation(headline, table), {"totals": totals, "rows": rows}, None
+        if any(row.requests == 0 and (row.input_tokens or row.output_tokens) for row in rows):
+            lines.append(messages.TOKENS_NO_COUNT)
+    return Presentation(headline, table, lines), {"totals": totals, "rows": rows}, None

@@ -282,3 +282,24 @@ def test_provider_filter_uses_rollups(session):
 
     assert "Ignored the word" not in answer.text
     assert answer.text.startswith("Provider AWS or aws spent $167.62 last week.")
+
+
+def test_unknown_model_name_gets_no_numbers(session):
+    # A name-shaped word that matches nothing is a filter the store cannot apply, so the answer
+    # names the closest stored values instead of stating everyone's spend.
+    fx.load(session)
+    answer = _ask(session, "spend on claude-opus-4-5 last week")
+
+    assert answer.text.startswith(
+        "No team, feature, model or other value “claude-opus-4-5” is stored (closest stored: claude-sonnet-4"
+    )
+    assert "$" not in answer.text.split("\n\n")[0]
+    assert "Everyone spent" not in answer.text
+
+
+def test_unknown_plain_word_is_noted(session):
+    fx.load(session)
+    answer = _ask(session, "spend last week please kindly")
+
+    assert answer.text.startswith("Everyone spent")
+    assert "Ignored the word “kindly”" in answer.text

@@ -314,6 +314,10 @@ def _parse(question: str, vocabulary: dict[str, list[str]], today: date, tz_name
             process.extractOne(word, QUESTION_WORDS, scorer=fuzz.ratio, score_cutoff=MISSPELLING_SCORE)
         if match and len(word) >= 3:
             fixes[word] = match[0]
+        elif _looks_like_value(word):
+            # A name such as "claude-opus-4-5" is meant as a filter: answering without it would
+            # state everyone's spend as the answer for that name.
+            query.unknown.append(_no_such_value(word, vocabulary))
         else:
             query.notes.append(f"Ignored the word “{word}”, which matches no stored team, feature, model or other value.")
 
@@ -424,6 +428,19 @@ def _match_filters(words: list[str], used: list[bool], vocabulary: dict[str, lis
 
 def _is_value(word: str, lowered: dict[str, dict[str, list[str]]]) -> bool:
     return any(word in values for values in lowered.values())
+
+
+def _looks_like_value(word: str) -> bool:
+    """Return True for a word shaped like a stored name (a digit, hyphen, underscore, dot or colon in it)."""
+    return any(character.isdigit() or character in "-_.:" for character in word)
+
+
+def _no_such_value(word: str, vocabulary: dict[str, list[str]]) -> str:
+    """Say that no stored value has this name, with the closest stored values of any dimension."""
+    values = sorted({value for values in vocabulary.values() for value in values})
+    closest = [value for value, _score, _index in process.extract(word, values, scorer=fuzz.ratio, limit=3, score_cutoff=50)]
+    hint = f" (closest stored: {', '.join(closest)})" if closest else ""
+    return f"No team, feature, model or other value “{word}” is stored{hint}."
 
 
 def _near_value(word: str, vocabulary: dict[str, list[str]]) -> tuple[str, str] | None:

@@ -144,7 +144,10 @@ def test_cli_check_dry_run_and_list(engine, session, tmp_path, monkeypatch, db_u
     assert ("drivers: feature semantic-search $10,000.00; alerts this period: actual 50% (in the 80% alert), "
             "actual 80%, forecast 100% (in the 80% alert)") in listed.stdout
     assert naive.exit_code == 2
-    assert naive.stderr == "costbot: --at '2026-11-03T00:00' has no time zone; add Z or an offset such as +01:00\n"
+    # The same usage error as every other command's --at.
+    assert naive.stderr.endswith(
+        "Error: Invalid value for --at: '2026-11-03T00:00' has no time zone; add Z or an offset such as +01:00\n"
+    )
 
 
 def test_cli_check_counts_alerts_already_sent(engine, session, tmp_path, monkeypatch, db_url):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from sqlmodel import Session, select
@@ -22,16 +21,8 @@ def _parse_at(value: str | None) -> datetime:
     if value is None:
         # Printed timestamps read to the second.
         return datetime.now(timezone.utc).replace(microsecond=0)
-    try:
-        return parse_timestamp(value, "--at")
-    except typer.BadParameter as exc:
-        # These commands print `costbot: MESSAGE` and exit 2 instead of Typer's error box.
-        _fail(f"--at {exc.message}")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"costbot: {message}", err=True)
-    raise typer.Exit(2)
+    # A bad value raises Typer's usage error, worded as for every other command's --at.
+    return parse_timestamp(value, "--at")
 
 
 def _load(path: Path):

@@ -50,7 +50,7 @@ def test_drivers_split_whole_change(loaded):
     assert drivers["model"]["outside"]["kinds"] == ["tools", "gpu", "review", "other"]
     # Provider splits all but review: openai LLM -29.85 and tools 2.00, AWS FOCUS GPU 165.12 and
     # other 2.00. The a100-01 GPU samples name no provider, so they are unallocated.
-    assert _changes(drivers["provider"]) == {"openai": D("-27.85"), "anthropic": D("7.00"), "AWS": D("167.12"),
+    assert _changes(drivers["provider"]) == {"openai": D("-27.85"), "anthropic": D("7.00"), "aws": D("167.12"),
                                              None: D("3.43")}
     assert drivers["provider"]["outside"]["change"] == D("20.00")
     assert drivers["provider"]["outside"]["kinds"] == ["review"]
@@ -92,7 +92,7 @@ def test_filtered_dimension_names_no_driver(loaded):
     assert _changes(model) == {"gpt-5": D("-37.50"), "claude-sonnet-4": D("7.00")}
     assert model["outside"]["change"] == D("18.20")  # 1.20 + 15.00 + 2.00
     # Provider adds team search's tools (openai 1.20) and other spend (AWS 2.00); review is outside.
-    assert _changes(provider) == {"openai": D("-36.30"), "anthropic": D("7.00"), "AWS": D("2.00")}
+    assert _changes(provider) == {"openai": D("-36.30"), "anthropic": D("7.00"), "aws": D("2.00")}
     assert provider["outside"]["change"] == D("15.00")
 
 
@@ -120,7 +120,7 @@ def test_change_answer_text(loaded, tmp_path):
     assert "By feature: (unallocated) +$165.12, ticket-classifier +$13.45, 2 other features -$8.87." in answer.text
     assert ("By model: gpt-5 -$37.50, claude-sonnet-4 +$7.00, 2 other models +$7.65, "
             "no model: tools, GPU, review, other +$192.55.") in answer.text
-    assert ("By provider: AWS +$167.12, openai -$27.85, 2 other providers +$10.43, "
+    assert ("By provider: aws +$167.12, openai -$27.85, 2 other providers +$10.43, "
             "no provider: review +$20.00.") in answer.text
     assert "By kind: LLM -$22.85, tools +$2.00, GPU +$168.55, review +$20.00, other +$2.00." in answer.text
 

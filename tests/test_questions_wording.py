@@ -5,6 +5,8 @@ The loaded cases use the hand-computed fixture in cost_fixture.py, with now at 2
 
 from __future__ import annotations
 
+import pytest
+
 import cost_fixture as fx
 from bot.clock import FixedClock
 from bot.models import LlmUsage, ToolUsage
@@ -282,6 +284,22 @@ def test_provider_filter_uses_rollups(session):
 
     assert "Ignored the word" not in answer.text
     assert answer.text.startswith("Provider AWS or aws spent $167.62 last week.")
+
+
+@pytest.mark.parametrize("rolled", [False, True], ids=["raw", "rollups"])
+def test_provider_spellings_group_as_one(session, rolled):
+    # "AWS" (FOCUS) and "aws" (tools) are one provider row, in lower case like openai.
+    _load_with_lowercase_aws(session)
+    if rolled:
+        rebuild_rollups(session)
+        session.commit()
+    answer = _ask(session, "spend by provider last week")
+
+    providers = [row["group"]["provider"] for row in answer.data["result"]["rows"]]
+    assert providers.count("aws") == 1
+    assert "AWS" not in providers
+    [aws] = [row for row in answer.data["result"]["rows"] if row["group"]["provider"] == "aws"]
+    assert aws["total"] == "167.62"
 
 
 def test_unknown_model_name_gets_no_numbers(session):

@@ -176,6 +176,7 @@ def spend_by(
     zone = tz or timezone.utc
 
     merged: dict[tuple, SpendRow] = {}
+    provider_index = dimensions.index("provider") if "provider" in dimensions else None
     chosen = [source for source in sources(session.get_bind().dialect.name) if source.kind in kinds]
     groups = _spend_groups(session, chosen, start=start, end=end, filters=filters, dimensions=dimensions,
                            hourly=grain is not None, tz=zone)
@@ -184,6 +185,9 @@ def spend_by(
         if split_not_applicable:
             lacking = tuple(name for name in dimensions if not kind_has(kind, name))
             values = tuple(None if name in lacking else value for name, value in zip(dimensions, values))
+        if provider_index is not None and values[provider_index] is not None:
+            # Sources spell a provider differently (FOCUS "AWS", a tools CSV "aws"): one group each.
+            values = (*values[:provider_index], values[provider_index].lower(), *values[provider_index + 1:])
         period = None if grain is None else grain_start(hour_to_local_day(hour, zone), grain).isoformat()
         key = (values, lacking, period)
         row = merged.get(key)

@@ -7,6 +7,7 @@ errors into one line per bad value, naming the environment variable and the fix.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError(
                 f"unsupported database URL {value.split(':', 1)[0]!r}; "
-                "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+                "use sqlite:///FILE or postgresql://USER@HOST/DB"
             )
         return value
 
@@ -144,6 +145,11 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+def hide_url_password(url: str) -> str:
+    """Return `url` with the password of its `user:password@` part replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def env_name(field_name: str) -> str:
     """Return the environment variable that sets `field_name`."""
     field = Settings.model_fields.get(field_name)
@@ -163,7 +169,10 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             name = env_name(str(error["loc"][0])) if error["loc"] else "settings"
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{name}={error.get('input')!r}: {message}")
+            value = error.get("input")
+            if name == "DATABASE_URL" and isinstance(value, str):
+                value = hide_url_password(value)
+            lines.append(f"{name}={value!r}: {message}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
 

@@ -37,6 +37,16 @@ def test_unsupported_database_rejected(monkeypatch) -> None:
         load_settings(_env_file=None)
 
 
+def test_database_password_hidden_in_error(monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://root:s3cret/pw@localhost/costbot")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert "s3cret" not in message
+    assert "DATABASE_URL='mysql://root:***@localhost/costbot': unsupported database URL 'mysql'" in message
+    assert "use sqlite:///FILE or postgresql://USER@HOST/DB" in message
+
+
 def test_admin_ids_split_on_commas(monkeypatch) -> None:
     monkeypatch.setenv("COSTBOT_ADMIN_USER_IDS", "U01, U02,,U03")
     assert load_settings(_env_file=None).admin_user_ids == ["U01", "U02", "U03"]

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
+        # Heroku-style platforms set postgres://, which SQLAlchemy 1.4 and later no longer accept.
+        if value.startswith("postgres://"):
+            return "postgresql://" + value.removeprefix("postgres://")
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError(
                 f"unsupported database URL {value.split(':', 1)[0]!r}; "

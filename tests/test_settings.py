@@ -37,6 +37,12 @@ def test_unsupported_database_rejected(monkeypatch) -> None:
         load_settings(_env_file=None)
 
 
+def test_postgres_scheme_accepted(monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://costbot@db.internal:5432/costbot")
+    settings = load_settings(_env_file=None)
+    assert settings.database_url == "postgresql://costbot@db.internal:5432/costbot"
+
+
 def test_database_password_hidden_in_error(monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "mysql://root:s3cret/pw@localhost/costbot")
     with pytest.raises(SettingsError) as caught:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -106,10 +106,14 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
+        # A trailing space in .env is invisible in the error, so surrounding blanks are dropped.
+        value = value.strip()
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}; use a name such as Europe/Berlin") from exc
+            spelled = {name.lower(): name for name in available_timezones()}.get(value.lower())
+            hint = f"use {spelled!r}" if spelled else "use a name such as Europe/Berlin"
+            raise ValueError(f"unknown IANA time zone {value!r}; {hint}") from exc
         return value
 
     @field_validator("database_url")

@@ -31,6 +31,18 @@ def test_bad_values_listed_by_variable(monkeypatch) -> None:
     assert "COSTBOT_DIGEST_CRON='every monday': invalid cron expression 'every monday'" in message
 
 
+def test_timezone_blanks_dropped(monkeypatch) -> None:
+    monkeypatch.setenv("COSTBOT_TIMEZONE", " Europe/Berlin ")
+    assert load_settings(_env_file=None).timezone == "Europe/Berlin"
+
+
+def test_timezone_case_suggested(monkeypatch) -> None:
+    monkeypatch.setenv("COSTBOT_TIMEZONE", "europe/berlin")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert "COSTBOT_TIMEZONE='europe/berlin': unknown IANA time zone 'europe/berlin'; use 'Europe/Berlin'" in str(caught.value)
+
+
 def test_unsupported_database_rejected(monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/costbot")
     with pytest.raises(SettingsError, match="DATABASE_URL='mysql://root@localhost/costbot': unsupported database URL 'mysql'"):

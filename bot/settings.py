@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -127,6 +127,14 @@ class Settings(BaseSettings):
                 f"unsupported database URL {value.split(':', 1)[0]!r}; "
                 "use sqlite:///FILE or postgresql://USER@HOST/DB"
             )
+        return value
+
+    @field_validator("slack_api_url", "guidance_base_url")
+    @classmethod
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            example = SLACK_DEFAULT_API_URL if info.field_name == "slack_api_url" else GUIDANCE_DEFAULT_BASE_URL
+            raise ValueError(f"not an http:// or https:// URL: {value!r}; use a base URL such as {example}")
         return value
 
     @field_validator("admin_user_ids", mode="before")

@@ -43,6 +43,24 @@ def test_timezone_case_suggested(monkeypatch) -> None:
     assert "COSTBOT_TIMEZONE='europe/berlin': unknown IANA time zone 'europe/berlin'; use 'Europe/Berlin'" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "example"),
+    [("SLACK_API_URL", "https://slack.com/api/"), ("COSTBOT_GUIDANCE_BASE_URL", "https://aipromptgear.com")],
+)
+def test_non_http_urls_rejected(monkeypatch, variable, example) -> None:
+    monkeypatch.setenv(variable, "ftp://fake-slack")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert f"{variable}='ftp://fake-slack': not an http:// or https:// URL: 'ftp://fake-slack'" in message
+    assert f"use a base URL such as {example}" in message
+
+
+def test_loopback_api_url_accepted(monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:8765/api/")
+    assert load_settings(_env_file=None).slack_api_url == "http://127.0.0.1:8765/api/"
+
+
 def test_unsupported_database_rejected(monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/costbot")
     with pytest.raises(SettingsError, match="DATABASE_URL='mysql://root@localhost/costbot': unsupported database URL 'mysql'"):

@@ -20,6 +20,13 @@ SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 GUIDANCE_DEFAULT_BASE_URL = "https://aipromptgear.com"
 
 
+# Slack id shapes, as the budgets and mapping files check them: users U…/W…, user groups S…,
+# channels C…/G…/D… or a #name.
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SLACK_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+SLACK_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9][a-z0-9_-]{0,79})$")
+
+
 class SettingsError(Exception):
     """Raised when one or more settings are invalid; the message lists each of them."""
 
@@ -142,6 +149,28 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("admin_user_ids")
+    @classmethod
+    def _slack_user_ids(cls, value: list[str]) -> list[str]:
+        bad = [user for user in value if not SLACK_USER_ID.match(user)]
+        if bad:
+            raise ValueError(f"not Slack user ids: {', '.join(bad)}; use member ids such as U0123ABCD, separated by commas")
+        return value
+
+    @field_validator("admin_usergroup_id")
+    @classmethod
+    def _slack_usergroup_id(cls, value: str | None) -> str | None:
+        if value is not None and not SLACK_USERGROUP_ID.match(value):
+            raise ValueError(f"not a Slack user group id: {value!r}; use an id such as S0123ABCD")
+        return value
+
+    @field_validator("default_channel")
+    @classmethod
+    def _slack_channel(cls, value: str | None) -> str | None:
+        if value is not None and not SLACK_CHANNEL.match(value):
+            raise ValueError(f"not a Slack channel: {value!r}; use a channel id such as C0123ABCD or #name")
         return value
 
     @field_validator("budget_check_cron", "rules_cron", "digest_cron", "outbox_cron")

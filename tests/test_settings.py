@@ -88,6 +88,34 @@ def test_admin_ids_split_on_commas(monkeypatch) -> None:
     assert load_settings(_env_file=None).admin_user_ids == ["U01", "U02", "U03"]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("COSTBOT_ADMIN_USER_IDS", "U0ADMIN01,bob",
+         "COSTBOT_ADMIN_USER_IDS='U0ADMIN01,bob': not Slack user ids: bob; use member ids such as U0123ABCD"),
+        ("COSTBOT_ADMIN_USERGROUP_ID", "U0ADMIN01",
+         "COSTBOT_ADMIN_USERGROUP_ID='U0ADMIN01': not a Slack user group id: 'U0ADMIN01'; use an id such as S0123ABCD"),
+        ("COSTBOT_DEFAULT_CHANNEL", "general",
+         "COSTBOT_DEFAULT_CHANNEL='general': not a Slack channel: 'general'; use a channel id such as C0123ABCD or #name"),
+    ],
+)
+def test_bad_slack_ids_rejected(monkeypatch, variable, value, expected) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert expected in str(caught.value)
+
+
+def test_good_slack_ids_accepted(monkeypatch) -> None:
+    monkeypatch.setenv("COSTBOT_ADMIN_USER_IDS", "U0ADMIN01,W0ADMIN02")
+    monkeypatch.setenv("COSTBOT_ADMIN_USERGROUP_ID", "S0ADMINS")
+    monkeypatch.setenv("COSTBOT_DEFAULT_CHANNEL", "#ai-costs")
+    settings = load_settings(_env_file=None)
+    assert settings.admin_user_ids == ["U0ADMIN01", "W0ADMIN02"]
+    assert settings.admin_usergroup_id == "S0ADMINS"
+    assert settings.default_channel == "#ai-costs"
+
+
 def test_secrets_hidden_in_repr(monkeypatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
     settings = load_settings(_env_file=None)

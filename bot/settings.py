@@ -136,6 +136,15 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("port", mode="before")
+    @classmethod
+    def _tcp_port(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+                raise ValueError(f"not a TCP port: {value!r}; use a whole number from 1 to 65535")
+            return int(value)
+        return value
+
     @field_validator("slack_api_url", "guidance_base_url")
     @classmethod
     def _http_url(cls, value: str, info: ValidationInfo) -> str:

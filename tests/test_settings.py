@@ -27,7 +27,7 @@ def test_bad_values_listed_by_variable(monkeypatch) -> None:
         load_settings(_env_file=None)
     message = str(caught.value)
     assert "COSTBOT_TIMEZONE='Mars/Olympus': unknown IANA time zone 'Mars/Olympus'" in message
-    assert "PORT='eighty': Input should be a valid integer" in message
+    assert "PORT='eighty': not a TCP port: 'eighty'; use a whole number from 1 to 65535" in message
     assert "COSTBOT_DIGEST_CRON='every monday': invalid cron expression 'every monday'" in message
 
 
@@ -59,6 +59,13 @@ def test_non_http_urls_rejected(monkeypatch, variable, example) -> None:
 def test_loopback_api_url_accepted(monkeypatch) -> None:
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:8765/api/")
     assert load_settings(_env_file=None).slack_api_url == "http://127.0.0.1:8765/api/"
+
+
+def test_port_out_of_range_rejected(monkeypatch) -> None:
+    monkeypatch.setenv("PORT", "70000")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert "PORT='70000': not a TCP port: '70000'; use a whole number from 1 to 65535" in str(caught.value)
 
 
 def test_unsupported_database_rejected(monkeypatch) -> None:

@@ -142,6 +142,24 @@ def test_cli_names_closest_format(cli_env, tmp_path):
     assert f"{path}: nothing imported\n" in result.stderr
 
 
+def test_cli_warns_without_mapping_file(cli_env, tmp_path, monkeypatch):
+    from bot import settings
+    from bot.cli import app
+
+    good = SAMPLES / "anthropic" / "cost_report.docs_example.json"
+    result = CliRunner().invoke(app, ["import", str(good)])
+    assert result.exit_code == 0
+    assert f"warning: mapping file {tmp_path / 'no-mapping.yml'} not found, so source ids" in result.stderr
+    assert "rows unmapped; create the mapping file or set COSTBOT_MAPPING_FILE before importing" in result.stderr
+
+    mapping = _write(tmp_path, "mapping.yml", "projects: {}\n")
+    monkeypatch.setenv("COSTBOT_MAPPING_FILE", str(mapping))
+    settings.get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["import", str(good)])
+    assert result.exit_code == 0
+    assert "mapping file" not in result.stderr
+
+
 def test_bom_and_crlf_import_cleanly(engine, tmp_path):
     text = "\r\n".join([HEADER, ROW]) + "\r\n"
     path = _write(tmp_path, "bom.csv", b"\xef\xbb\xbf" + text.encode())

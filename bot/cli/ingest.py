@@ -27,6 +27,16 @@ def _load_mapping(settings):
         raise typer.Exit(2) from None
 
 
+def _missing_mapping_warning(path: Path) -> str:
+    # NOTE: dimensions are mapped when rows are written. Importing the same file again with a
+    # mapping reports most rows as duplicates and leaves them unmapped. No command re-maps them.
+    return (
+        f"warning: mapping file {path} not found, so source ids (projects, API keys, teams, tags, hosts) "
+        "are stored without team, feature, tenant or owner. Importing the file again later leaves most "
+        "rows unmapped; create the mapping file or set COSTBOT_MAPPING_FILE before importing (see docs/formats.md)."
+    )
+
+
 def _load_pricer(settings):
     from bot.pricing import load_pricer
     from bot.pricing.overrides import OverridesError
@@ -79,6 +89,8 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         mapping = _load_mapping(settings)
+        if not Path(settings.mapping_file).exists():
+            typer.echo(_missing_mapping_warning(settings.mapping_file), err=True)
         pricer = _load_pricer(settings)
         engine = db.get_engine(settings.database_url)
         options = {"host": host, "host_tz": host_tz, "time": sample_time, "interval_seconds": interval_seconds}

@@ -97,6 +97,18 @@ def test_metric_examples_validate(rules_dir: Path):
         assert [rule.metric for rule in loaded.rules] == [metric.name]
 
 
+def test_missing_catalog_files_say_copy(rules_dir: Path):
+    (rules_dir / "guidance.yml").unlink()
+    (rules_dir / "model_classes.yml").unlink()
+    with pytest.raises(RuleLoadError) as caught:
+        load_rules_dir(rules_dir, guidance_base_url=BASE)
+    hint = (
+        "file not found; a rules folder needs guidance.yml and model_classes.yml next to its rule files, "
+        "so copy them from the repository's rules/ folder"
+    )
+    assert caught.value.errors == [f"{rules_dir / 'guidance.yml'}:0: {hint}", f"{rules_dir / 'model_classes.yml'}:0: {hint}"]
+
+
 def test_typo_in_field_names_line_and_rule(rules_dir: Path):
     errors = errors_for(rules_dir, GOOD_RULE.replace("utilization_pct: {lt: 30}", "utilisation_pct: {lt: 30}"))
     assert errors == [

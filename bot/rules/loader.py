@@ -125,14 +125,22 @@ def load_rule_paths(
     """Validate the given rule files against the catalog and classes in `rules_dir`."""
     errors: list[str] = []
     catalog = model_classes = None
-    try:
-        catalog = load_catalog(rules_dir / CATALOG_FILE, guidance_base_url)
-    except GuidanceError as exc:
-        errors.extend(exc.errors)
-    try:
-        model_classes = load_model_classes(rules_dir / CLASSES_FILE)
-    except ModelClassError as exc:
-        errors.extend(exc.errors)
+    missing = [rules_dir / name for name in (CATALOG_FILE, CLASSES_FILE) if not (rules_dir / name).is_file()]
+    for path in missing:
+        errors.append(
+            f"{path}:0: file not found; a rules folder needs {CATALOG_FILE} and {CLASSES_FILE} next to its "
+            "rule files, so copy them from the repository's rules/ folder"
+        )
+    if rules_dir / CATALOG_FILE not in missing:
+        try:
+            catalog = load_catalog(rules_dir / CATALOG_FILE, guidance_base_url)
+        except GuidanceError as exc:
+            errors.extend(exc.errors)
+    if rules_dir / CLASSES_FILE not in missing:
+        try:
+            model_classes = load_model_classes(rules_dir / CLASSES_FILE)
+        except ModelClassError as exc:
+            errors.extend(exc.errors)
 
     rules: list[Rule] = []
     first_seen: dict[str, str] = {}

@@ -109,6 +109,20 @@ def test_missing_catalog_files_say_copy(rules_dir: Path):
     assert caught.value.errors == [f"{rules_dir / 'guidance.yml'}:0: {hint}", f"{rules_dir / 'model_classes.yml'}:0: {hint}"]
 
 
+def test_docs_fixture_example_passes(tmp_path: Path):
+    from bot.rules.docs import render_rules_doc
+
+    text = render_rules_doc()
+    example = text[text.index("```yaml\ncases:") + len("```yaml\n") :]
+    path = tmp_path / "doc_case.yml"
+    path.write_text(example[: example.index("```")])
+    engine = RuleEngine(RULES, guidance_base_url=BASE)
+    assert engine.reload().loaded
+    results = run_fixture_file(path, engine.current, engine)
+    assert [result.name for result in results] == ["retries from 3% to 25%"]
+    assert [result.message for result in results if not result.passed] == []
+
+
 def test_typo_in_field_names_line_and_rule(rules_dir: Path):
     errors = errors_for(rules_dir, GOOD_RULE.replace("utilization_pct: {lt: 30}", "utilisation_pct: {lt: 30}"))
     assert errors == [

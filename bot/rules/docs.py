@@ -61,6 +61,30 @@ as `n/a`. Placeholders cannot reach attributes, index or call anything; write `{
 
 A finding's monthly saving is the value of the rule's `saving` field. Each metric states its method below.
 
+## Trying a rule
+
+- `costbot rules validate` checks every file; `costbot rules list` shows what loaded.
+- `costbot rules explain RULE_ID --at TIME` prints the rule's condition and each scope's values.
+- `costbot rules run --dry-run --at TIME` prints the findings it would post, and
+  `costbot rules backtest --from DATE --to DATE` replays the stored days.
+- `costbot rules test` runs the fixture cases in the YAML files of the rules folder's `tests/`
+  subfolder. Each case gives a rule metric values, without a database, and expects it to fire
+  or stay quiet:
+
+```yaml
+cases:
+  - name: retries from 3% to 25%
+    rule: retry-spike
+    scope: {{feature: doc-extraction}}
+    facts: {{spend_usd: 900, requests: 70000, retries: 17500, retry_rate: 0.25, baseline_retry_rate: 0.03,
+            retry_rate_change: 8.33}}
+    expect: fire                      # or quiet
+    recommendation_contains: ["25%"]  # optional
+```
+
+A rules folder of your own (`COSTBOT_RULES_DIR`) needs copies of `guidance.yml` and
+`model_classes.yml` next to its rule files.
+
 """
 
 

@@ -23,6 +23,17 @@ def test_unmigrated_database_says_upgrade(tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_sqlite_missing_folder_named(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'costbot.db'}"
+    result = _costbot("db", "upgrade", cwd=tmp_path, database_url=url)
+    assert result.returncode == 1
+    assert "costbot: database error: unable to open database file" in result.stderr
+    assert (f"Check that the folder of the SQLite file in DATABASE_URL ({url}) exists and is writable; "
+            "sqlite:///NAME is relative to the working folder, sqlite:////PATH is absolute.") in result.stderr
+    assert "running server" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_database_password_hidden_in_error(tmp_path) -> None:
     url = "postgresql://postgres:secret-pw@127.0.0.1:5432/costbot_no_such_database"
     result = _costbot("ask", "spend last week", cwd=tmp_path, database_url=url)

@@ -71,6 +71,9 @@ def main() -> None:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
         if _is_missing_table(exc):
             hint = f"If tables are missing, run `costbot db upgrade` first (DATABASE_URL={_safe_url()})."
+        elif get_settings().database_url.startswith("sqlite"):
+            hint = (f"Check that the folder of the SQLite file in DATABASE_URL ({_safe_url()}) exists and is "
+                    "writable; sqlite:///NAME is relative to the working folder, sqlite:////PATH is absolute.")
         else:
             hint = (f"Check that DATABASE_URL ({_safe_url()}) names a running server and an existing database. "
                     "Create the database if needed, then run `costbot db upgrade`.")

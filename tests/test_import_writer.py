@@ -121,3 +121,19 @@ def test_many_keys_at_one_time_still_counted_once(engine, tmp_path, monkeypatch)
 
     assert (summary.rows_imported, summary.rows_duplicate) == (6, 3)
     assert len(_stored(engine)) == 6
+
+
+def test_reimport_applies_edited_mapping(engine, tmp_path):
+    # Mapping is applied at import: importing the same export again after adding the project
+    # to the mapping updates the stored rows' dimensions and adds no usage.
+    from bot.mapping import parse_mapping
+
+    path = _export(tmp_path, "usage.jsonl", [0, 1])
+    first = import_file(path, engine=engine, mapping=parse_mapping("projects: {}\n"))
+    again = import_file(path, engine=engine, mapping=parse_mapping("projects:\n  proj_search: {team: search}\n"))
+
+    assert (first.rows_imported, again.rows_imported, again.rows_duplicate) == (6, 0, 6)
+    table = LlmUsage.__table__
+    with engine.connect() as connection:
+        teams = connection.execute(sa.select(table.c.team, sa.func.count()).group_by(table.c.team)).all()
+    assert teams == [("search", 6)]

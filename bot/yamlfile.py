@@ -83,11 +83,11 @@ def parse_yaml(text: str, name: str) -> Any:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
+        where = f"{name}:{mark.line + 1}" if mark is not None else name
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlFileError(f"{name}:{line}: invalid YAML: {problem}") from None
+        raise YamlFileError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise YamlFileError(f"{name}:0: invalid YAML: {exc}") from None
+        raise YamlFileError(f"{name}: invalid YAML: {exc}") from None
 
 
 def load_yaml(path: Path) -> Any:
@@ -95,9 +95,9 @@ def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise YamlFileError(f"{path}:0: cannot read the file: {exc.strerror}") from None
+        raise YamlFileError(f"{path}: cannot read the file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise YamlFileError(f"{path}:0: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+        raise YamlFileError(f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
     return parse_yaml(text, str(path))
 
 

@@ -106,7 +106,7 @@ def test_missing_catalog_files_say_copy(rules_dir: Path):
         "file not found; a rules folder needs guidance.yml and model_classes.yml next to its rule files, "
         "so copy them from the repository's rules/ folder"
     )
-    assert caught.value.errors == [f"{rules_dir / 'guidance.yml'}:0: {hint}", f"{rules_dir / 'model_classes.yml'}:0: {hint}"]
+    assert caught.value.errors == [f"{rules_dir / 'guidance.yml'}: {hint}", f"{rules_dir / 'model_classes.yml'}: {hint}"]
 
 
 def test_docs_fixture_example_passes(tmp_path: Path):

@@ -255,7 +255,7 @@ def test_admin_reload_rules_bad_folder(slack, fake, settings, tmp_path):
     text = fake.wait_for("response_url")[0].params["text"]
     assert text == (
         "rules not reloaded: 1 errors; no rules are in force\n"
-        f"{tmp_path / 'no-rules'}:0: rules folder not found; create it or set COSTBOT_RULES_DIR"
+        f"{tmp_path / 'no-rules'}: rules folder not found; create it or set COSTBOT_RULES_DIR"
     )
 
 

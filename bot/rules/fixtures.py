@@ -48,7 +48,7 @@ def run_fixture_file(path: Path, compiled: CompiledRules, engine: RuleEngine) ->
     try:
         data = load_yaml(path)
     except YamlFileError as exc:
-        return [CaseResult(f"{path}:0", "file", False, str(exc))]
+        return [CaseResult(str(path), "file", False, str(exc))]
     if not isinstance(data, LineDict) or not isinstance(data.get("cases"), LineList):
         return [CaseResult(f"{path}:1", "file", False, "expected `cases:` with a list of cases")]
     results = []

@@ -107,7 +107,7 @@ def load_rules_dir(rules_dir: Path, *, guidance_base_url: str, default_channel: 
     classes; raise RuleLoadError listing every problem."""
     signature = folder_signature(rules_dir)
     if not rules_dir.is_dir():
-        raise RuleLoadError([f"{rules_dir}:0: rules folder not found; create it or set COSTBOT_RULES_DIR"])
+        raise RuleLoadError([f"{rules_dir}: rules folder not found; create it or set COSTBOT_RULES_DIR"])
     return load_rule_paths(
         rule_files(rules_dir), rules_dir=rules_dir, guidance_base_url=guidance_base_url,
         default_channel=default_channel, signature=signature,
@@ -128,7 +128,7 @@ def load_rule_paths(
     missing = [rules_dir / name for name in (CATALOG_FILE, CLASSES_FILE) if not (rules_dir / name).is_file()]
     for path in missing:
         errors.append(
-            f"{path}:0: file not found; a rules folder needs {CATALOG_FILE} and {CLASSES_FILE} next to its "
+            f"{path}: file not found; a rules folder needs {CATALOG_FILE} and {CLASSES_FILE} next to its "
             "rule files, so copy them from the repository's rules/ folder"
         )
     if rules_dir / CATALOG_FILE not in missing:

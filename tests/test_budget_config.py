@@ -211,3 +211,22 @@ def test_registry_keeps_last_good_when_file_removed(tmp_path) -> None:
     path.unlink()
     assert [budget.name for budget in registry.budgets().budgets] == ["all-monthly"]
     assert "budgets file not found; the last good budgets stay in force" in str(registry.last_error)
+
+
+def test_duplicate_name_reported_with_other_mistakes():
+    # The second "a" also has a bad amount: both mistakes come in one run.
+    text = """\
+budgets:
+  - name: a
+    period: daily
+    amount_usd: "1"
+    owner: U0OWNER01
+  - name: a
+    period: daily
+    amount_usd: "-2"
+    owner: U0OWNER01
+"""
+    errors = _errors(text)
+    assert errors[0] == "budgets.yml:6: budget a: duplicate name, first used on line 2; give each budget its own name"
+    assert len(errors) == 2
+    assert errors[1] == "budgets.yml:8: budget a: negative amount_usd -2; an amount must be greater than 0"

@@ -137,22 +137,35 @@ def parse_budgets(text: str, path: Path) -> BudgetSet:
 
     seen: dict[str, int] = {}
     for index, node in enumerate(entries.value if entries is not None else []):
-        budget = _parse_budget(node, index, path, errors)
-        if budget is None:
-            continue
-        if budget.name in seen:
+        # Names are compared before the budget is checked, so a duplicate is reported in the
+        # same run as the budget's other mistakes.
+        name = _budget_name(node)
+        duplicate = name is not None and name in seen
+        if duplicate:
             errors.append(
-                f"{path}:{budget.line}: budget {budget.name}: duplicate name, first used on line {seen[budget.name]}; "
+                f"{path}:{node_line(node)}: budget {name}: duplicate name, first used on line {seen[name]}; "
                 "give each budget its own name"
             )
-            continue
-        seen[budget.name] = budget.line
-        budgets.append(budget)
+        elif name is not None:
+            seen[name] = node_line(node)
+        budget = _parse_budget(node, index, path, errors)
+        if budget is not None and not duplicate:
+            budgets.append(budget)
 
     if errors:
         raise BudgetFileError(errors)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return BudgetSet(budgets=tuple(budgets), path=path, digest=digest)
+
+
+def _budget_name(node: Node) -> str | None:
+    """Return the `name:` of a budget entry, or None when the entry has none."""
+    if not isinstance(node, MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if _scalar(key_node) == "name":
+            return _scalar(value_node) or None
+    return None
 
 
 def _parse_budget(node: Node, index: int, path: Path, errors: list[str]) -> Budget | None:

@@ -15,7 +15,9 @@ from typing import Any
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
 from bot.ingest.fields import RequiredFields
-from bot.ingest.reading import BadValue, natural_key, parse_count, parse_decimal, parse_text
+from bot.ingest.reading import (
+    BadValue, FieldError, get_field, natural_key, parse_count, parse_decimal, parse_text,
+)
 from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
 
 SOURCE = "anthropic"
@@ -67,18 +69,6 @@ def _sniff_costs(head: bytes, path: Path) -> bool:
     )
 
 
-class _FieldError(Exception):
-    def __init__(self, field: str, value: Any, message: str) -> None:
-        self.field, self.value, self.message = field, value, message
-
-
-def _get(result: dict, name: str, parse, **options):
-    try:
-        return parse(result.get(name), **options)
-    except BadValue as exc:
-        raise _FieldError(name, result.get(name), str(exc)) from None
-
-
 @register(
     "anthropic_usage", "Anthropic usage report for messages (Admin API JSON)", _sniff_usage,
     label="Anthropic usage report", fields=USAGE_FIELDS,
@@ -104,15 +94,15 @@ def _parse(context: ParseContext, build) -> Iterator[Record | RowError]:
         for line, result in bucket.results:
             try:
                 if not isinstance(result, dict):
-                    raise _FieldError("results", result, "expected a result object")
+                    raise FieldError("results", result, "expected a result object")
                 yield from build(context, bucket, line, result)
-            except _FieldError as exc:
+            except FieldError as exc:
                 yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
 
 
 def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str, groups: tuple[str, ...]) -> dict[str, Any]:
-    workspace = _get(result, "workspace_id", parse_text)  # None is the default workspace
-    api_key = _get(result, "api_key_id", parse_text)  # None is Console usage
+    workspace = get_field(result, "workspace_id", parse_text)  # None is the default workspace
+    api_key = get_field(result, "api_key_id", parse_text)  # None is Console usage
     values: dict[str, Any] = mapped_dimensions(context, project=workspace, api_key=api_key)
     if workspace is not None:
         values["project"] = workspace
@@ -129,41 +119,41 @@ def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str,
 def _tier(result: dict) -> str:
     tier = result.get("service_tier")
     if tier not in _TIERS:
-        raise _FieldError("service_tier", tier, f"unknown service tier; expected one of {', '.join(t for t in _TIERS if t)}")
+        raise FieldError("service_tier", tier, f"unknown service tier; expected one of {', '.join(t for t in _TIERS if t)}")
     return _TIERS[tier]
 
 
 def _usage_records(context: ParseContext, bucket: TimedBucket, line: int, result: dict) -> Iterator[Record]:
     cache_creation = result.get("cache_creation") or {}
     if not isinstance(cache_creation, dict):
-        raise _FieldError("cache_creation", cache_creation, "expected an object with ephemeral_5m/1h_input_tokens")
-    uncached = _get(result, "uncached_input_tokens", parse_count)
+        raise FieldError("cache_creation", cache_creation, "expected an object with ephemeral_5m/1h_input_tokens")
+    uncached = get_field(result, "uncached_input_tokens", parse_count)
     try:
         write_5m = parse_count(cache_creation.get("ephemeral_5m_input_tokens"), required=False) or 0
         write_1h = parse_count(cache_creation.get("ephemeral_1h_input_tokens"), required=False) or 0
     except BadValue as exc:
-        raise _FieldError("cache_creation", cache_creation, str(exc)) from None
-    cache_read = _get(result, "cache_read_input_tokens", parse_count, required=False) or 0
+        raise FieldError("cache_creation", cache_creation, str(exc)) from None
+    cache_read = get_field(result, "cache_read_input_tokens", parse_count, required=False) or 0
     server_tools = result.get("server_tool_use") or {}
     if not isinstance(server_tools, dict):
-        raise _FieldError("server_tool_use", server_tools, "expected an object with web_search_requests")
+        raise FieldError("server_tool_use", server_tools, "expected an object with web_search_requests")
     try:
         searches = parse_count(server_tools.get("web_search_requests"), required=False)
     except BadValue as exc:
-        raise _FieldError("server_tool_use.web_search_requests", server_tools.get("web_search_requests"), str(exc)) from None
+        raise FieldError("server_tool_use.web_search_requests", server_tools.get("web_search_requests"), str(exc)) from None
     tier = _tier(result)
     values = _common(context, bucket, result, "messages", _USAGE_GROUPS)
     values.update(
         provider=PROVIDER,
-        model=_get(result, "model", parse_text),
+        model=get_field(result, "model", parse_text),
         service_tier=tier,
         operation="messages",
-        api_key_id=_get(result, "api_key_id", parse_text),
+        api_key_id=get_field(result, "api_key_id", parse_text),
         # Total input is every input token: uncached, both cache-write lifetimes and cache reads.
         input_tokens=uncached + write_5m + write_1h + cache_read,
         cached_input_tokens=cache_read,
         cache_write_tokens=write_5m + write_1h,
-        output_tokens=_get(result, "output_tokens", parse_count),
+        output_tokens=get_field(result, "output_tokens", parse_count),
     )
     # NOTE: the usage report has no request count, so LlmUsage.requests stays 0.
     if context.prices is not None:
@@ -185,17 +175,17 @@ def _usage_records(context: ParseContext, bucket: TimedBucket, line: int, result
 def _cost_records(context: ParseContext, bucket: TimedBucket, line: int, result: dict) -> Iterator[Record]:
     currency = result.get("currency")
     if currency != "USD":
-        raise _FieldError("currency", currency, "unsupported currency; costbot stores USD amounts only")
-    cents = _get(result, "amount", parse_decimal, allow_negative=True)
+        raise FieldError("currency", currency, "unsupported currency; costbot stores USD amounts only")
+    cents = get_field(result, "amount", parse_decimal, allow_negative=True)
     if not isinstance(result.get("amount"), str):
-        raise _FieldError("amount", result.get("amount"), "expected a decimal string in cents, e.g. \"123.45\"")
+        raise FieldError("amount", result.get("amount"), "expected a decimal string in cents, e.g. \"123.45\"")
     values = _common(context, bucket, result, "costs", _COST_GROUPS)
     values.update(
         provider=PROVIDER,
-        line_item=_get(result, "description", parse_text, max_length=300),
-        model=_get(result, "model", parse_text),
+        line_item=get_field(result, "description", parse_text, max_length=300),
+        model=get_field(result, "model", parse_text),
         service_tier=_tier(result) if result.get("service_tier") is not None else None,
-        cost_type=_get(result, "cost_type", parse_text, max_length=50),
+        cost_type=get_field(result, "cost_type", parse_text, max_length=50),
         amount_usd=cents / Decimal(100),  # the amount is in the lowest currency unit: cents
     )
     yield Record(table=ReportedCost, values=values, line=line, raw=result, key_time=bucket.key_start)

@@ -19,7 +19,10 @@ from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import mapped_dimensions
 from bot.ingest.fields import RequiredFields, describe_missing, missing_column_errors, near_misses
 from bot.ingest.jsonstream import JsonWalker, iter_rows
-from bot.ingest.reading import BadValue, is_null, parse_count, parse_decimal, parse_text, parse_timestamp
+from bot.ingest.reading import (
+    BadValue, FieldError, get_field, is_null, parse_count, parse_decimal, parse_text,
+    parse_timestamp,
+)
 from bot.models.usage import COST_REPORTED, LlmUsage
 
 SOURCE = "litellm"
@@ -53,18 +56,6 @@ def _sniff_csv(head: bytes, path: Path) -> bool:
 def _sniff_json(head: bytes, path: Path) -> bool:
     text = _text_head(head)
     return text[:1] in "{[" and all(re.search(rf'"{name}"\s*:', text) for name in ("request_id", "spend", "startTime"))
-
-
-class _FieldError(Exception):
-    def __init__(self, field: str, value: Any, message: str) -> None:
-        self.field, self.value, self.message = field, value, message
-
-
-def _get(row: dict, name: str, parse, **options):
-    try:
-        return parse(row.get(name), **options)
-    except BadValue as exc:
-        raise _FieldError(name, row.get(name), str(exc)) from None
 
 
 @register(
@@ -127,7 +118,7 @@ def parse_json(context: ParseContext) -> Iterator[Record | RowError]:
 def _record_or_error(context: ParseContext, line: int, row: dict) -> Record | RowError:
     try:
         return _record(context, line, row)
-    except _FieldError as exc:
+    except FieldError as exc:
         return RowError(str(context.path), line, exc.field, exc.value, exc.message, raw=row)
 
 
@@ -140,7 +131,7 @@ def _json_field(row: dict, name: str, default: Any) -> Any:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise _FieldError(name, value[:60], "invalid JSON in this column") from None
+            raise FieldError(name, value[:60], "invalid JSON in this column") from None
     return value
 
 
@@ -171,37 +162,37 @@ def _operation(call_type: str | None) -> str:
 
 
 def _record(context: ParseContext, line: int, row: dict) -> Record:
-    request_id = _get(row, "request_id", parse_text, required=True, max_length=400)
-    start = _get(row, "startTime", parse_timestamp, naive_is_utc=True)  # LiteLLM writes UTC
-    end = _get(row, "endTime", parse_timestamp, naive_is_utc=True) if not is_null(row.get("endTime")) else None
-    model = _get(row, "model", parse_text) or _get(row, "model_group", parse_text)
+    request_id = get_field(row, "request_id", parse_text, required=True, max_length=400)
+    start = get_field(row, "startTime", parse_timestamp, naive_is_utc=True)  # LiteLLM writes UTC
+    end = get_field(row, "endTime", parse_timestamp, naive_is_utc=True) if not is_null(row.get("endTime")) else None
+    model = get_field(row, "model", parse_text) or get_field(row, "model_group", parse_text)
     if model is None:
-        raise _FieldError("model", row.get("model"), "missing; every request needs a model")
-    spend = _get(row, "spend", parse_decimal)  # Decimal from the text, never through float
-    prompt = _get(row, "prompt_tokens", parse_count)
-    completion = _get(row, "completion_tokens", parse_count)
+        raise FieldError("model", row.get("model"), "missing; every request needs a model")
+    spend = get_field(row, "spend", parse_decimal)  # Decimal from the text, never through float
+    prompt = get_field(row, "prompt_tokens", parse_count)
+    completion = get_field(row, "completion_tokens", parse_count)
     metadata = _json_field(row, "metadata", {})
     request_tags = _json_field(row, "request_tags", [])
-    provider = _get(row, "custom_llm_provider", parse_text) or (model.split("/", 1)[0] if "/" in model else "litellm")
-    duration = _get(row, "request_duration_ms", parse_count, required=False)
+    provider = get_field(row, "custom_llm_provider", parse_text) or (model.split("/", 1)[0] if "/" in model else "litellm")
+    duration = get_field(row, "request_duration_ms", parse_count, required=False)
     if duration is None and end is not None and end >= start:
         duration = int((end - start).total_seconds() * 1000)
     cached = _cached_tokens(metadata)
     if cached > prompt:
         cached = 0  # a usage object that disagrees with prompt_tokens is not trusted
 
-    team = _get(row, "team_id", parse_text)
-    api_key = _get(row, "api_key", parse_text, max_length=200)
+    team = get_field(row, "team_id", parse_text)
+    api_key = get_field(row, "api_key", parse_text, max_length=200)
     project = metadata.get("project_id") if isinstance(metadata, dict) and isinstance(metadata.get("project_id"), str) else None
     values: dict[str, Any] = mapped_dimensions(context, project=project, team=team, api_key=api_key, tags=_tags(request_tags, metadata))
     for dimension, field in (("user", "user"), ("tenant", "end_user")):
-        explicit = _get(row, field, parse_text)
+        explicit = get_field(row, field, parse_text)
         if explicit is not None:
             values[dimension] = explicit
     if project is not None:
         values["project"] = project
 
-    status = (_get(row, "status", parse_text) or "").lower()
+    status = (get_field(row, "status", parse_text) or "").lower()
     values.update(
         source=SOURCE,
         natural_key=f"request|{request_id}",
@@ -210,7 +201,7 @@ def _record(context: ParseContext, line: int, row: dict) -> Record:
         provider=provider,
         model=model,
         service_tier="standard",
-        operation=_operation(_get(row, "call_type", parse_text)),
+        operation=_operation(get_field(row, "call_type", parse_text)),
         api_key_id=api_key,
         requests=1,
         input_tokens=prompt,

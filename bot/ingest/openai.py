@@ -13,7 +13,10 @@ from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
 from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
-from bot.ingest.reading import NATURAL_KEY_LENGTH, NULL_TEXTS, BadValue, natural_key, parse_count, parse_decimal, parse_text
+from bot.ingest.reading import (
+    BadValue, FieldError, NATURAL_KEY_LENGTH, NULL_TEXTS, get_field, natural_key, parse_count,
+    parse_decimal, parse_text,
+)
 from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
 
 SOURCE = "openai"
@@ -80,20 +83,8 @@ def _parse_results(context: ParseContext, make_record) -> Iterator[Record | RowE
         for line, result in bucket.results:
             try:
                 yield make_record(rows, bucket, line, result)
-            except _FieldError as exc:
+            except FieldError as exc:
                 yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
-
-
-class _FieldError(Exception):
-    def __init__(self, field: str, value: Any, message: str) -> None:
-        self.field, self.value, self.message = field, value, message
-
-
-def _get(result: dict, name: str, parse, **options):
-    try:
-        return parse(result.get(name), **options)
-    except BadValue as exc:
-        raise _FieldError(name, result.get(name), str(exc)) from None
 
 
 # Fast paths for the common, valid values; anything else goes through the strict parsers,
@@ -104,7 +95,7 @@ def _text(result: dict, name: str) -> str | None:
         return None
     if type(value) is str and 0 < len(value) <= 200 and value not in NULL_TEXTS and value.strip() == value:
         return value
-    return _get(result, name, parse_text)
+    return get_field(result, name, parse_text)
 
 
 def _count(result: dict, name: str, *, required: bool = False) -> int:
@@ -113,7 +104,7 @@ def _count(result: dict, name: str, *, required: bool = False) -> int:
         return value
     if value is None and not required:
         return 0
-    return _get(result, name, parse_count, required=required) or 0
+    return get_field(result, name, parse_count, required=required) or 0
 
 
 def _common(rows: _Rows, bucket: TimedBucket, result: dict, kind: str) -> dict[str, Any]:
@@ -162,28 +153,28 @@ class _Rows:
 
 def _usage_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Record:
     if not isinstance(result, dict):
-        raise _FieldError("results", result, "expected a result object")
+        raise FieldError("results", result, "expected a result object")
     kind = result.get("object")
     if kind in _LLM_RESULTS:
         return _llm_record(rows, bucket, line, result, _LLM_RESULTS[kind])
     if kind in _TOOL_RESULTS:
         return _tool_record(rows, bucket, line, result, *_TOOL_RESULTS[kind])
-    raise _FieldError("object", kind, "unknown usage result type; expected an organization.usage.*.result object")
+    raise FieldError("object", kind, "unknown usage result type; expected an organization.usage.*.result object")
 
 
 def _llm_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict, operation: str) -> Record:
     values = _common(rows, bucket, result, operation)
     tier = result.get("service_tier")
     if tier not in _TIERS:
-        raise _FieldError("service_tier", tier, f"unknown service tier; expected one of {', '.join(t for t in _TIERS if t)} or null")
+        raise FieldError("service_tier", tier, f"unknown service tier; expected one of {', '.join(t for t in _TIERS if t)} or null")
     batch = result.get("batch")
     if batch not in (None, True, False):
-        raise _FieldError("batch", batch, "expected true, false or null")
+        raise FieldError("batch", batch, "expected true, false or null")
     input_tokens = _count(result, "input_tokens")
     cached = _count(result, "input_cached_tokens")
     cache_write = _count(result, "input_cache_write_tokens")
     if cached + cache_write > input_tokens:
-        raise _FieldError("input_cached_tokens", cached, "larger than input_tokens, which already includes cached tokens")
+        raise FieldError("input_cached_tokens", cached, "larger than input_tokens, which already includes cached tokens")
     values.update(
         provider=PROVIDER,
         model=_text(result, "model"),
@@ -206,9 +197,9 @@ def _llm_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict, opera
 def _tool_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict,
                  tool: str, calls_field: str | None, quantity_field: str | None, unit: str | None) -> Record:
     values = _common(rows, bucket, result, tool)
-    calls = _get(result, calls_field, parse_count) if calls_field else 0
-    quantity = _get(result, quantity_field, parse_count) if quantity_field else None
-    model = _get(result, "model", parse_text)
+    calls = get_field(result, calls_field, parse_count) if calls_field else 0
+    quantity = get_field(result, quantity_field, parse_count) if quantity_field else None
+    model = get_field(result, "model", parse_text)
     cost = None
     if rows.prices is not None:
         cost = rows.prices.price_tool_calls(PROVIDER, model, tool, bucket.start.date(), calls)
@@ -226,21 +217,21 @@ def _tool_record(rows: _Rows, bucket: TimedBucket, line: int, result: dict,
 
 def _cost_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Record:
     if not isinstance(result, dict):
-        raise _FieldError("results", result, "expected a cost result object")
+        raise FieldError("results", result, "expected a cost result object")
     if result.get("object") != _COSTS_RESULT:
-        raise _FieldError("object", result.get("object"), f"unknown cost result type; expected {_COSTS_RESULT}")
+        raise FieldError("object", result.get("object"), f"unknown cost result type; expected {_COSTS_RESULT}")
     amount = result.get("amount")
     if not isinstance(amount, dict):
-        raise _FieldError("amount", amount, "missing; expected {value, currency}")
+        raise FieldError("amount", amount, "missing; expected {value, currency}")
     currency = amount.get("currency")
     if not isinstance(currency, str) or currency.lower() != "usd":
-        raise _FieldError("amount.currency", currency, "unsupported currency; costbot stores USD amounts only")
+        raise FieldError("amount.currency", currency, "unsupported currency; costbot stores USD amounts only")
     try:
         value = parse_decimal(amount.get("value"), allow_negative=True)  # credits are negative
     except BadValue as exc:
-        raise _FieldError("amount.value", amount.get("value"), str(exc)) from None
+        raise FieldError("amount.value", amount.get("value"), str(exc)) from None
     values = _common(rows, bucket, result, "costs")
-    line_item = _get(result, "line_item", parse_text, max_length=300)
+    line_item = get_field(result, "line_item", parse_text, max_length=300)
     values.update(provider=PROVIDER, line_item=line_item, amount_usd=value)
     values["natural_key"] = natural_key(values["natural_key"], f"line_item={line_item}")
     return Record(table=ReportedCost, values=values, line=line, raw=result, key_time=bucket.key_start)

@@ -23,6 +23,22 @@ class BadValue(ValueError):
     """Raised by a `parse_*` helper; the message states what is wrong with the value."""
 
 
+class FieldError(Exception):
+    """A bad value in a named field of a JSON row, raised while building its record."""
+
+    def __init__(self, field: str, value: Any, message: str) -> None:
+        super().__init__(message)
+        self.field, self.value, self.message = field, value, message
+
+
+def get_field(row: dict, name: str, parse, **options):
+    """Return `parse(row[name], **options)`; raise FieldError naming the field on a bad value."""
+    try:
+        return parse(row.get(name), **options)
+    except BadValue as exc:
+        raise FieldError(name, row.get(name), str(exc)) from None
+
+
 def is_null(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() in NULL_TEXTS)
 

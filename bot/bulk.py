@@ -10,7 +10,7 @@ compiles one short statement instead of one VALUES group per row.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +38,8 @@ def insert_new_rows(
     table = model.__table__
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    payload = json.dumps([_stored_values(row, columns, dialect) for row in rows], default=_json_default)
+    processors = [_processor(table.c[name], dialect) for name in names]
+    payload = json.dumps([_stored_values(row, names, processors, dialect) for row in rows], default=_json_default)
     quote = dialect.identifier_preparer.quote
     quoted = [quote(name) for name in names]
     key_list = ", ".join(map(quote, key))
@@ -60,21 +60,23 @@ def insert_new_rows(
     return [tuple(row) for row in session.execute(statement, {"rows": payload})]
 
 
-def _stored_values(row: Mapping[str, Any], columns: list[sa.Column], dialect) -> list[Any] | dict[str, Any]:
+def _processor(column: sa.Column, dialect) -> Callable[[Any], Any] | None:
+    """Return the function that turns a value into the form the column's type stores, or None.
+
+    json_populate_recordset takes a JSON column's value nested as it is. Every other value goes
+    through its type's bind processor, so it is stored as an ORM insert stores it.
+    """
+    if dialect.name == "postgresql" and isinstance(column.type, sa.JSON):
+        return None
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _stored_values(row: Mapping[str, Any], names: list[str], processors: list, dialect) -> list[Any] | dict[str, Any]:
     """Return the row in the form each column type stores (nano-dollars, UTC wall time text
     on SQLite), as a list on SQLite and as an object keyed by column name on PostgreSQL."""
-    values = []
-    for column in columns:
-        value = row[column.name]
-        # json_populate_recordset takes a JSON column's value nested as it is. Every other value
-        # goes through its type's bind processor, so it is stored as an ORM insert stores it.
-        if not (dialect.name == "postgresql" and isinstance(column.type, sa.JSON)):
-            processor = column.type._cached_bind_processor(dialect)
-            if processor is not None:
-                value = processor(value)
-        values.append(value)
+    values = [row[name] if processor is None else processor(row[name]) for name, processor in zip(names, processors)]
     if dialect.name == "postgresql":
-        return {column.name: value for column, value in zip(columns, values)}
+        return dict(zip(names, values))
     return values
 
 

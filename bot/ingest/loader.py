@@ -175,7 +175,7 @@ class _BackgroundWrites:
 
     The database works on one batch while Python parses the next, which matters most on
     PostgreSQL, where the server runs in its own process. One batch at most is in flight, so
-    memory holds two batches and each batch's key lookup sees every row written before it.
+    memory keeps at most two batches and each batch's key lookup sees every row written before it.
     The connection is used by one thread at a time: the parser's thread only touches it
     after `close`, which waits for the batch in flight.
     """

@@ -58,6 +58,13 @@ class _Frontier:
     time: Any
     keys: set[str] | None
 
+    def may_have_written(self, key_time: Any, natural_key: str) -> bool:
+        """Return True when the import may have written a row with this key, whose start is at
+        or after `key_time`."""
+        if key_time != self.time:
+            return key_time < self.time
+        return self.keys is None or natural_key in self.keys
+
 
 @dataclass
 class Batch:
@@ -250,9 +257,8 @@ class TableWriter:
                 self.stored_until[source] = self._latest_stored(cursor, source)
             latest = self.stored_until[source]
             frontier = self.frontier.get(source)
-            if when is None or (latest is not None and when <= latest):
-                candidates.append(key)
-            elif frontier is not None and (when < frontier.time or (when == frontier.time and (frontier.keys is None or natural_key in frontier.keys))):
+            stored_before = when is None or (latest is not None and when <= latest)
+            if stored_before or (frontier is not None and frontier.may_have_written(when, natural_key)):
                 candidates.append(key)
         return candidates
 
@@ -261,8 +267,8 @@ class TableWriter:
 
         The first query probes the unique (source, natural_key) index. The second walks the
         start_time index from the newest row, so it stops at the source's latest row instead
-        of reading every row of the source. SQLite is told to use that index, because its
-        planner would otherwise pick the source index and read them all.
+        of reading every row of the source. The query names that index for SQLite (INDEXED BY),
+        because its planner would otherwise pick the source index and read them all.
         """
         mark = "?" if self.dialect == "sqlite" else "%s"
         table = _quote(self.table.name)

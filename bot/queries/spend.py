@@ -39,7 +39,7 @@ class SpendRow:
     total: Decimal = ZERO
     unpriced_rows: int = 0
     # Grouped dimensions that this row's cost kinds cannot have (GPU time has no model). Their
-    # group value is None, as for unallocated spend, so this field tells the two apart.
+    # group value is None, as for unallocated spend, so this field distinguishes the two.
     not_applicable: tuple[str, ...] = ()
 
 

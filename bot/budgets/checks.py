@@ -36,11 +36,6 @@ TOP_DRIVERS = 3
 # Above this many accepted values of one dimension, the query reads every value of that
 # dimension and the budgets pick theirs from the grouped rows, which keeps the IN list short.
 MAX_FILTER_VALUES = 500
-# The drivers query groups each scope by one more dimension, so every scope value brings many
-# rows. It filters by the scopes of the budgets with an alert due up to this many values,
-# because reading those scopes costs less than grouping every other scope too. Long value
-# lists are bound as one JSON parameter (`bot.queries.sources.matches`).
-MAX_DRIVER_FILTER_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -163,7 +158,9 @@ def add_drivers(session: Session, statuses: Sequence[BudgetStatus], *, spend_que
             if now <= start:
                 continue
             driver = driver_dimension(dimensions)
-            filters = _union_filters([status.budget for status in members], dimensions, MAX_DRIVER_FILTER_VALUES)
+            # Each scope value brings many rows once grouped by the driver too, so the query reads
+            # only the scopes of these budgets, however many (`matches` binds long lists as JSON).
+            filters = _union_filters([status.budget for status in members], dimensions, limit=None)
             by_scope: dict[tuple, list] = defaultdict(list)
             for row in query(session, start=start, end=now, filters=filters, group_by=(*dimensions, driver), kinds=kinds):
                 by_scope[tuple(row.group.get(name) for name in dimensions)].append(row)
@@ -251,10 +248,12 @@ def _rollups_checked_once(session: Session, *, enabled: bool) -> Iterator[None]:
 
 
 def _union_filters(members: list[Budget], dimensions: tuple[str, ...],
-                   limit: int = MAX_FILTER_VALUES) -> dict[str, list[str]] | None:
+                   limit: int | None = MAX_FILTER_VALUES) -> dict[str, list[str]] | None:
+    """Return the values of each scope dimension that `members` accept, leaving out a dimension
+    with more than `limit` values (None: no limit)."""
     filters: dict[str, list[str]] = {}
     for name in dimensions:
         values = sorted({value for budget in members for value in budget.scope[name]})
-        if len(values) <= limit:
+        if limit is None or len(values) <= limit:
             filters[name] = values
     return filters or None

@@ -129,14 +129,18 @@ def test_spend_by_provider_names_review(session):
     assert "(unallocated) $0.00 $0.00 $3.43 $0.00 $0.00 $3.43" in lines
 
 
-def test_retries_without_request_counts(session):
-    fx.load(session)
+def _load_with_uncounted_requests(session) -> None:
     # An Anthropic usage report line: tokens and a price, but no request count.
+    fx.load(session)
     session.add(LlmUsage(source="test", natural_key="a1", start_time=fx.day(12), bucket_seconds=86400,
                          provider="anthropic", model="claude-haiku-4-5", service_tier="standard",
                          cost_usd=D("3.00"), cost_origin="priced", team="support", feature="support-reply-drafts",
                          requests=0, input_tokens=90000, output_tokens=10000))
     session.commit()
+
+
+def test_retries_without_request_counts(session):
+    _load_with_uncounted_requests(session)
 
     answer = _ask(session, "retry overhead last week")
 
@@ -151,13 +155,7 @@ def test_retries_without_request_counts(session):
 
 
 def test_tokens_without_request_counts(session):
-    fx.load(session)
-    # An Anthropic usage report line: tokens but no request count.
-    session.add(LlmUsage(source="test", natural_key="a1", start_time=fx.day(12), bucket_seconds=86400,
-                         provider="anthropic", model="claude-haiku-4-5", service_tier="standard",
-                         cost_usd=D("3.00"), cost_origin="priced", team="support", feature="support-reply-drafts",
-                         requests=0, input_tokens=90000, output_tokens=10000))
-    session.commit()
+    _load_with_uncounted_requests(session)
 
     answer = _ask(session, "tokens by model last week")
 

@@ -147,16 +147,31 @@ def _insert_days(session: Session, start: datetime, end: datetime, dialect: str,
 
 
 def _insert_values(session: Session, start: datetime, end: datetime) -> None:
-    """Record the dimension values of [start, end) that are not stored in rollup_value yet."""
+    """Record the dimension values of [start, end) that are not stored in rollup_value yet.
+
+    Call it after the hour rows of [start, end) are built: the values of the rolled-up
+    dimensions are read from those rows, which are far fewer than the usage rows. Only user
+    and tenant, which the rollups leave out, are read from the usage tables.
+    """
     dialect = session.get_bind().dialect.name
     known = {(dimension, value) for dimension, value in session.execute(sa.select(RollupValue.dimension, RollupValue.value))}
     selects = []
+    for name in GROUPABLE:
+        if name not in ROLLUP_DIMENSIONS:
+            continue
+        column = getattr(UsageRollup, name)
+        where = [column.is_not(None), UsageRollup.bucket_seconds == HOUR,
+                 UsageRollup.start_time >= start, UsageRollup.start_time < end]
+        if name == "model":
+            # The models a question names are those of the usage rows.
+            where.append(UsageRollup.source == LlmUsage.__tablename__)
+        selects.append(sa.select(sa.literal(name, sa.String).label("dimension"), column.label("value")).where(*where).distinct())
     for source in sources(dialect):
         for name in GROUPABLE:
             column = source.columns.get(name)
-            if column is None or (name == "model" and source.name != "llm_usage"):
-                # The models a question names are those of the usage rows. NOTE: a database whose
-                # rollups predate cloud and tool providers here needs `costbot rollups rebuild`.
+            if column is None or name in ROLLUP_DIMENSIONS:
+                # NOTE: a database whose rollups predate cloud and tool providers here needs
+                # `costbot rollups rebuild`.
                 continue
             selects.append(
                 sa.select(sa.literal(name, sa.String).label("dimension"), sa.cast(column, sa.String).label("value"))

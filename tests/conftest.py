@@ -106,3 +106,16 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 def session(engine: sa.Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def cli_env(db_url, engine, monkeypatch, tmp_path):
+    """Point `costbot` commands at the test database, with no mapping or price overrides file."""
+    from bot import settings
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COSTBOT_MAPPING_FILE", str(tmp_path / "no-mapping.yml"))
+    monkeypatch.setenv("COSTBOT_PRICE_OVERRIDES_FILE", str(tmp_path / "no-prices.yml"))
+    settings.get_settings.cache_clear()
+    yield
+    settings.get_settings.cache_clear()

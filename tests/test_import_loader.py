@@ -221,18 +221,6 @@ def test_small_batches_stream_and_count(engine, tmp_path):
     assert total == Decimal("0.0775")  # 25 requests * 0.0031
 
 
-@pytest.fixture
-def cli_env(db_url, engine, monkeypatch, tmp_path):
-    from bot import settings
-
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("COSTBOT_MAPPING_FILE", str(tmp_path / "no-mapping.yml"))
-    monkeypatch.setenv("COSTBOT_PRICE_OVERRIDES_FILE", str(tmp_path / "no-prices.yml"))
-    settings.get_settings.cache_clear()
-    yield
-    settings.get_settings.cache_clear()
-
-
 def test_cli_prints_errors_and_summary(cli_env, engine, tmp_path):
     from bot.cli import app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -11,7 +12,11 @@ from sqlmodel import Session
 from bot import db
 from bot.cli.apps import new_app
 from bot.cli.options import parse_day
+from bot.ingest.overlap import DEFAULT_POLICY, POLICIES
 from bot.settings import get_settings
+
+# --overlap's choices (bot.ingest.overlap).
+OverlapPolicy = Enum("OverlapPolicy", {policy: policy for policy in POLICIES}, type=str)
 
 # Errors printed per file before the rest are cut off; the import stops reading there too.
 MAX_ERRORS_SHOWN = 20
@@ -70,6 +75,11 @@ def register(app: typer.Typer) -> None:
         interval_seconds: int | None = typer.Option(
             None, "--interval-seconds", min=1, metavar="SECONDS", help="GPU logs: seconds each sample covers (default: time to the next sample)."
         ),
+        overlap: OverlapPolicy = typer.Option(
+            DEFAULT_POLICY, "--overlap", metavar="POLICY",
+            help="Stored usage of the same source at another bucket width or grouping in the file's time: "
+                 "fail (import nothing), replace (the file wins), keep (the stored rows win) or add (count both).",
+        ),
     ) -> None:
         """Import usage and cost exports into the database.
 
@@ -83,6 +93,7 @@ def register(app: typer.Typer) -> None:
           costbot import spend_logs.csv --skip-bad-rows
           costbot import billing.csv --format focus
           costbot import gpu-07.nvidia-smi.csv --host-tz Europe/Berlin
+          costbot import usage_hourly.jsonl --overlap replace
         """
         from bot.ingest.base import ImportFailed
         from bot.ingest.loader import import_file
@@ -102,7 +113,7 @@ def register(app: typer.Typer) -> None:
                     summary = import_file(
                         path, engine=engine, format_name=format_name, skip_bad_rows=skip_bad_rows,
                         mapping=mapping, pricer=pricer, max_errors=MAX_ERRORS_SHOWN, on_progress=on_progress,
-                        options=options,
+                        options=options, overlap=overlap.value,
                     )  # fmt: skip
             except ImportFailed as exc:
                 failed += 1

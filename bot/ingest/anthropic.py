@@ -91,6 +91,7 @@ def _parse(context: ParseContext, build) -> Iterator[Record | RowError]:
         if isinstance(bucket, RowError):
             yield bucket
             continue
+        context.series.bucket(bucket.start, bucket.end, bucket.width)
         for line, result in bucket.results:
             try:
                 if not isinstance(result, dict):
@@ -100,13 +101,16 @@ def _parse(context: ParseContext, build) -> Iterator[Record | RowError]:
                 yield RowError(path, line, exc.field, exc.value, exc.message, raw=result)
 
 
-def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str, groups: tuple[str, ...]) -> dict[str, Any]:
+def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str, groups: tuple[str, ...],
+            table: str) -> dict[str, Any]:
     workspace = get_field(result, "workspace_id", parse_text)  # None is the default workspace
     api_key = get_field(result, "api_key_id", parse_text)  # None is Console usage
     values: dict[str, Any] = mapped_dimensions(context, project=workspace, api_key=api_key)
     if workspace is not None:
         values["project"] = workspace
-    group = [f"{name}={result.get(name)}" for name in groups if result.get(name) is not None]
+    present = [name for name in groups if result.get(name) is not None]
+    context.series.fields(table, SOURCE, kind).update(present)
+    group = [f"{name}={result[name]}" for name in present]
     values.update(
         source=SOURCE,
         natural_key=natural_key(kind, bucket.key_text, *group),
@@ -142,7 +146,7 @@ def _usage_records(context: ParseContext, bucket: TimedBucket, line: int, result
     except BadValue as exc:
         raise FieldError("server_tool_use.web_search_requests", server_tools.get("web_search_requests"), str(exc)) from None
     tier = _tier(result)
-    values = _common(context, bucket, result, "messages", _USAGE_GROUPS)
+    values = _common(context, bucket, result, "messages", _USAGE_GROUPS, LlmUsage.__tablename__)
     values.update(
         provider=PROVIDER,
         model=get_field(result, "model", parse_text),
@@ -161,7 +165,7 @@ def _usage_records(context: ParseContext, bucket: TimedBucket, line: int, result
     yield Record(table=LlmUsage, values=values, line=line, raw=result, key_time=bucket.key_start)
 
     if searches:
-        tool_values = _common(context, bucket, result, "web_search", _USAGE_GROUPS)
+        tool_values = _common(context, bucket, result, "web_search", _USAGE_GROUPS, ToolUsage.__tablename__)
         cost = None
         if context.prices is not None:
             cost = context.prices.price_tool_calls(PROVIDER, values["model"], "web_search", bucket.start.date(), searches)
@@ -179,7 +183,7 @@ def _cost_records(context: ParseContext, bucket: TimedBucket, line: int, result:
     cents = get_field(result, "amount", parse_decimal, allow_negative=True)
     if not isinstance(result.get("amount"), str):
         raise FieldError("amount", result.get("amount"), "expected a decimal string in cents, e.g. \"123.45\"")
-    values = _common(context, bucket, result, "costs", _COST_GROUPS)
+    values = _common(context, bucket, result, "costs", _COST_GROUPS, ReportedCost.__tablename__)
     values.update(
         provider=PROVIDER,
         line_item=get_field(result, "description", parse_text, max_length=300),

@@ -60,6 +60,56 @@ class Record:
     key_time: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SeriesSeen:
+    """One series an export holds: the rows of one table, source and scope (the operation of
+    LLM rows, the tool of tool rows) at one bucket width, grouped by the same fields, over the
+    time its buckets cover. `bot.ingest.overlap` compares it with the series stored before."""
+
+    table: str
+    source: str
+    scope: str
+    width: int
+    fields: tuple[str, ...]
+    start: datetime
+    end: datetime
+
+
+class SeriesTracker:
+    """Collects what a parser of bucketed exports sees: the file's bucket width, the time its
+    buckets cover, and the group-by fields that have a value in the rows of each series."""
+
+    def __init__(self) -> None:
+        self.width: int | None = None
+        self.start: datetime | None = None
+        self.end: datetime | None = None
+        self._fields: dict[tuple[str, str, str], set[str]] = {}
+
+    def bucket(self, start: datetime, end: datetime, width: int) -> None:
+        """Note one bucket of the file, empty or not: the export covers its time."""
+        self.width = width
+        if self.start is None or start < self.start:
+            self.start = start
+        if self.end is None or end > self.end:
+            self.end = end
+
+    def fields(self, table: str, source: str, scope: str) -> set[str]:
+        """Return the set to which the parser adds the group-by fields a row of this series has."""
+        key = (table, source, scope)
+        found = self._fields.get(key)
+        if found is None:
+            found = self._fields[key] = set()
+        return found
+
+    def seen(self) -> list[SeriesSeen]:
+        if self.width is None or self.start is None or self.end is None:
+            return []
+        return [
+            SeriesSeen(table, source, scope, self.width, tuple(sorted(fields)), self.start, self.end)
+            for (table, source, scope), fields in sorted(self._fields.items())
+        ]
+
+
 @dataclass
 class ParseContext:
     """What a parser may need besides the file: the mapping of source ids to owners, prices."""
@@ -88,6 +138,8 @@ class ParseContext:
     # Assumptions a parser made about the whole file (a default time zone, a host taken from
     # the file name), shown in the import summary.
     warnings: list[str] = field(default_factory=list)
+    # Filled by parsers of bucketed provider exports (OpenAI, Anthropic); see bot.ingest.overlap.
+    series: SeriesTracker = field(default_factory=SeriesTracker)
 
 
 Parser = Callable[[ParseContext], Iterator[Record | RowError]]

@@ -12,7 +12,8 @@ last at the moment of the query. So an export taken later, or over a longer peri
 the full bucket where an earlier one had a partial one. The full bucket wins whichever file
 is imported first, and the partial one never adds to it. Parsers key such buckets by their
 aligned start (see `bot.ingest.reading.aligned_bucket`) and the writer applies the rule
-(`bot.ingest.writer`).
+(`bot.ingest.writer`). Exports of one usage at another bucket width or grouping have other
+keys; `bot.ingest.overlap` finds them after the rows are written.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from bot.clock import Clock, SystemClock
 from bot.ingest.base import ImportFailed, ParseContext, Record, RowError
 from bot.ingest.detect import SNIFF_BYTES, choose_format
 from bot.ingest.jsonstream import JsonSyntaxError
+from bot.ingest.overlap import DEFAULT_POLICY, resolve_overlaps
 from bot.ingest.writer import TableWriter
 from bot.models.usage import ImportRun
-from bot.queries.rollups import refresh_rollups_for_import
+from bot.queries.rollups import refresh_rollups, refresh_rollups_for_import
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class ImportSummary:
     rows_rejected: int = 0
     rejects_path: Path | None = None
     warnings: list[str] = field(default_factory=list)  # assumptions the parser made, from ParseContext
+    notes: list[str] = field(default_factory=list)  # what the overlap policy did with stored rows
 
     def line(self) -> str:
         text = (
@@ -81,6 +84,8 @@ class ImportSummary:
             text += " (some rows gave two records, such as an LLM row and a web search tool row)"
         if self.rejects_path is not None:
             text += f" (rejected rows in {self.rejects_path})"
+        for note in self.notes:
+            text += f"; {note}"
         return text
 
 
@@ -97,8 +102,13 @@ def import_file(
     max_errors: int = DEFAULT_MAX_ERRORS,
     on_progress: ProgressCallback | None = None,
     options: dict[str, Any] | None = None,
+    overlap: str = DEFAULT_POLICY,
 ) -> ImportSummary:
-    """Import `path` in one transaction and return its counts; raise `ImportFailed` on bad input."""
+    """Import `path` in one transaction and return its counts; raise `ImportFailed` on bad input.
+
+    `overlap` chooses what happens to stored usage of the same source at another bucket width
+    or grouping in the file's time: fail, replace, keep or add (see `bot.ingest.overlap`).
+    """
     clock = clock or SystemClock()
     head = _read_head(path)
     fmt = choose_format(path, head, format_name)
@@ -153,10 +163,18 @@ def import_file(
             raise ImportFailed(errors, skippable=not fatal)
         for writer in writers.values():
             _flush(writer, summary)
+        resolved = resolve_overlaps(connection, import_id, str(path), context.series.seen(), overlap)
+        summary.rows_imported -= resolved.removed_new
+        summary.rows_duplicate += resolved.removed_new  # the usage is stored under another series
+        summary.notes.extend(resolved.notes)
         if rejects is not None:
             summary.rejects_path = rejects.finish()
         _finish_run(connection, summary, clock)
         refresh_rollups_for_import(connection, import_id)  # same transaction: rollups match the rows
+        if resolved.refresh:
+            with Session(bind=connection) as session:
+                for start, end, table in resolved.refresh:  # rows of earlier imports were removed
+                    refresh_rollups(session, start=start, end=end, tables=[table])
     if on_progress is not None:
         on_progress(path.stat().st_size, summary.rows_read)  # the parser has closed the file
     logger.info(

@@ -43,6 +43,12 @@ _COSTS_RESULT = "organization.costs.result"
 _GROUP_FIELDS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "size", "source",
                  "context_level", "vector_store_id")
 _GROUP_PREFIXES = tuple((name, f"{name}=") for name in _GROUP_FIELDS)
+# The table each kind of row goes to, for the series an export holds (see bot.ingest.overlap).
+_KIND_TABLES = {
+    **{operation: LlmUsage.__tablename__ for operation in _LLM_RESULTS.values()},
+    **{tool: ToolUsage.__tablename__ for tool, *_ in _TOOL_RESULTS.values()},
+    "costs": ReportedCost.__tablename__,
+}
 # The API's service_tier values and the tier costbot stores.
 _TIERS = {None: "standard", "default": "standard", "auto": "standard", "scale": "standard",
           "flex": "flex", "priority": "priority"}
@@ -80,6 +86,7 @@ def _parse_results(context: ParseContext, make_record) -> Iterator[Record | RowE
         if isinstance(bucket, RowError):
             yield bucket
             continue
+        context.series.bucket(bucket.start, bucket.end, bucket.width)
         for line, result in bucket.results:
             try:
                 yield make_record(rows, bucket, line, result)
@@ -120,10 +127,12 @@ def _common(rows: _Rows, bucket: TimedBucket, result: dict, kind: str) -> dict[s
     # The key part of each group field is "name=value", as str(value) writes the value.
     parts = [kind, bucket.key_text]
     get = result.get
+    grouped_by = rows.series_fields(kind)
     for name, prefix in _GROUP_PREFIXES:
         value = get(name)
         if value is not None:
             parts.append(prefix + value if type(value) is str else f"{prefix}{value}")
+            grouped_by.add(name)
     key = "|".join(parts)
     values["source"] = SOURCE
     values["natural_key"] = key if len(key) <= NATURAL_KEY_LENGTH else natural_key(*parts)
@@ -140,6 +149,14 @@ class _Rows:
         self.context = context
         self.prices = context.prices
         self.found: dict[tuple[str | None, str | None], dict[str, str]] = {}
+        self.grouped_by: dict[str, set[str]] = {}  # kind -> group-by fields seen with a value
+
+    def series_fields(self, kind: str) -> set[str]:
+        """Return the set of group-by fields seen in rows of `kind`, to add a row's fields to."""
+        found = self.grouped_by.get(kind)
+        if found is None:
+            found = self.grouped_by[kind] = self.context.series.fields(_KIND_TABLES[kind], SOURCE, kind)
+        return found
 
     def mapped(self, project: str | None, api_key: str | None) -> dict[str, Any]:
         """Return a new dict of the pair's mapped dimensions (empty without a mapping)."""

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.models.base import Bucket, Dimensions, Imported
@@ -158,3 +158,23 @@ class ImportRun(SQLModel, table=True):
     rows_duplicate: int = 0
     rows_rejected: int = 0
     status: str = Field(default="running", max_length=20)  # running, done, failed
+
+
+class ImportSeries(SQLModel, table=True):
+    """A series one import wrote: the rows of one table, source and scope (the operation of LLM
+    rows, the tool of tool rows) at one bucket width and grouping, over the time the export's
+    buckets cover. Imports compare their series with these to find one usage exported twice
+    at another width or grouping (`bot.ingest.overlap`)."""
+
+    __tablename__ = "import_series"
+    __table_args__ = (Index("ix_import_series_table_source_scope", "table_name", "source", "scope", "start_time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="import_run.id", index=True)
+    table_name: str = Field(max_length=50)
+    source: str = Field(max_length=50)
+    scope: str = Field(max_length=100)
+    bucket_width: int  # seconds: 60, 3600 or 86400
+    group_fields: str = Field(max_length=500)  # the group-by fields with a value, sorted, comma-separated
+    start_time: datetime = Field(sa_type=UTCDateTime)
+    end_time: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,226 @@
+"""Usage exported twice at another bucket width or grouping: count it once.
+
+Two exports of one source with the same bucket width and group-by fields give each usage the
+same natural key, so the writer stores it once (see `bot.ingest.loader`). A daily and an hourly
+export of the same days, or one grouped by model and one by project and model, give the same
+usage different keys. So each import records the series it wrote (`ImportSeries`): per table,
+source and scope, the bucket width, the group-by fields with a value, and the time its buckets
+cover. After writing its rows, an import looks for stored rows of another series of the same
+table, source and scope inside that time, and applies the overlap policy:
+
+- fail (the default): import nothing, and name the earlier import and both series;
+- replace: this file's rows win over the time its buckets cover;
+- keep: the stored rows win over the time their buckets cover, and this file adds the rest;
+- add: keep both, for files that hold different usage, such as two organizations' exports.
+
+A bucket of the losing side that lies partly outside the winner's time cannot be split. It
+stays whole, and the winner's rows that start inside it are removed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from bot.ingest.base import ImportFailed, RowError, SeriesSeen
+from bot.models.usage import ImportRun, ImportSeries
+
+POLICIES = ("fail", "replace", "keep", "add")
+DEFAULT_POLICY = "fail"
+
+# The column that distinguishes a table's series within one source. Reported costs have one scope.
+SCOPE_COLUMNS = {"llm_usage": "operation", "tool_usage": "tool", "reported_cost": None}
+
+# The widest bucket an export uses: a stored row that starts this long before a series may reach into it.
+_WIDEST_BUCKET = timedelta(days=1)
+# Start times per `IN (…)` of a delete, below SQLite's limit on bound parameters.
+_IN_CHUNK = 500
+
+
+@dataclass
+class Resolved:
+    """The outcome of the overlap policy: the rows of this import it removed, one note per
+    earlier import whose rows it removed or kept, and the time ranges whose rollups changed."""
+
+    removed_new: int = 0
+    notes: list[str] = field(default_factory=list)
+    refresh: list[tuple[datetime, datetime, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """A stored series of another import that overlaps the new one in time."""
+
+    import_id: int
+    path: str
+    width: int
+    fields: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The time of the rows one import stored at one start time."""
+
+    import_id: int
+    start: datetime
+    end: datetime
+
+
+def resolve_overlaps(
+    connection: Connection, import_id: int, path: str, seen: Sequence[SeriesSeen], policy: str = DEFAULT_POLICY
+) -> Resolved:
+    """Record the series import `import_id` wrote and apply `policy` where they overlap stored
+    series; raise ImportFailed naming each overlap when the policy is "fail"."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown overlap policy {policy!r}; use one of: {', '.join(POLICIES)}")
+    resolved = Resolved()
+    problems: list[RowError] = []
+    for series in seen:
+        _record(connection, import_id, series)
+        if policy == "add":
+            continue
+        earlier = _earlier_series(connection, import_id, series)
+        if not earlier:
+            continue
+        table = SQLModel.metadata.tables[series.table]
+        stored = [
+            span for span in _spans(connection, table, series, [other.import_id for other in earlier],
+                                    series.start - _WIDEST_BUCKET, series.end)
+            if span.start < series.end and span.end > series.start
+        ]  # fmt: skip
+        holders = {span.import_id for span in stored}
+        earlier = [other for other in earlier if other.import_id in holders]
+        if not earlier:
+            continue  # their rows in this time were replaced since
+        if policy == "fail":
+            problems.extend(_conflict(path, series, other) for other in earlier)
+            continue
+        if policy == "replace":
+            removed = _settle(connection, table, series, [(series.start, series.end)], [import_id], stored)
+            low = min(series.start, *(span.start for span in stored))
+        else:  # keep
+            mine = _spans(connection, table, series, [import_id],
+                          min(other.start for other in earlier) - _WIDEST_BUCKET, max(other.end for other in earlier))
+            removed = _settle(connection, table, series, [(other.start, other.end) for other in earlier],
+                              [other.import_id for other in earlier], mine)
+            low = min(series.start, *(other.start for other in earlier)) - _WIDEST_BUCKET
+        high = max(series.end, *(other.end for other in earlier)) + _WIDEST_BUCKET
+        resolved.refresh.append((low, high, series.table))
+        resolved.removed_new += removed.pop(import_id, 0)
+        for other in earlier:
+            resolved.notes.append(_note(policy, other, removed.get(other.import_id, 0)))
+    if problems:
+        raise ImportFailed(problems)
+    return resolved
+
+
+def _record(connection: Connection, import_id: int, series: SeriesSeen) -> None:
+    connection.execute(sa.insert(ImportSeries.__table__).values(
+        import_id=import_id, table_name=series.table, source=series.source, scope=series.scope,
+        bucket_width=series.width, group_fields=",".join(series.fields),
+        start_time=series.start, end_time=series.end,
+    ))  # fmt: skip
+
+
+def _earlier_series(connection: Connection, import_id: int, series: SeriesSeen) -> list[_Earlier]:
+    """Return the series of other imports of this table, source and scope, at another width
+    or grouping, whose time overlaps this series."""
+    stored_series, runs = ImportSeries.__table__, ImportRun.__table__
+    query = (
+        sa.select(stored_series.c.import_id, runs.c.path, stored_series.c.bucket_width, stored_series.c.group_fields, stored_series.c.start_time, stored_series.c.end_time)
+        .join(runs, runs.c.id == stored_series.c.import_id)
+        .where(
+            stored_series.c.table_name == series.table, stored_series.c.source == series.source, stored_series.c.scope == series.scope,
+            stored_series.c.import_id != import_id, stored_series.c.start_time < series.end, stored_series.c.end_time > series.start,
+            sa.or_(stored_series.c.bucket_width != series.width, stored_series.c.group_fields != ",".join(series.fields)),
+        )
+        .order_by(stored_series.c.import_id)
+    )  # fmt: skip
+    return [_Earlier(*row) for row in connection.execute(query)]
+
+
+def _scoped(table: sa.Table, series: SeriesSeen) -> list[sa.ColumnElement]:
+    where = [table.c.source == series.source]
+    column = SCOPE_COLUMNS.get(series.table)
+    if column is not None:
+        where.append(table.c[column] == series.scope)
+    return where
+
+
+def _spans(connection: Connection, table: sa.Table, series: SeriesSeen, import_ids: Iterable[int],
+           low: datetime, high: datetime) -> list[_Span]:
+    """Return the distinct start times and bucket lengths of the rows of `import_ids` in this
+    series' table, source and scope that start in [low, high)."""
+    query = (
+        sa.select(table.c.import_id, table.c.start_time, table.c.bucket_seconds)
+        .where(*_scoped(table, series), table.c.import_id.in_(list(import_ids)),
+               table.c.start_time >= low, table.c.start_time < high)
+        .distinct()
+    )
+    return [_Span(owner, start, start + timedelta(seconds=seconds)) for owner, start, seconds in connection.execute(query)]
+
+
+def _settle(connection: Connection, table: sa.Table, series: SeriesSeen, cover: list[tuple[datetime, datetime]],
+            winners: list[int], losers: list[_Span]) -> dict[int, int]:
+    """Remove each losing row that lies inside the winner's time `cover`. A losing bucket that
+    reaches outside it stays, and the winners' rows that start inside it are removed. Return
+    the rows removed per import."""
+    removed: dict[int, int] = {}
+    inside: dict[int, list[datetime]] = {}
+    for span in losers:
+        if any(low <= span.start and span.end <= high for low, high in cover):
+            inside.setdefault(span.import_id, []).append(span.start)
+        elif any(span.start < high and span.end > low for low, high in cover):
+            for winner in winners:
+                removed[winner] = removed.get(winner, 0) + _delete(
+                    connection, table, series, winner,
+                    [table.c.start_time >= span.start, table.c.start_time < span.end],
+                )  # fmt: skip
+    for loser, starts in inside.items():
+        starts = sorted(set(starts))
+        for offset in range(0, len(starts), _IN_CHUNK):
+            chunk = starts[offset : offset + _IN_CHUNK]
+            removed[loser] = removed.get(loser, 0) + _delete(connection, table, series, loser, [table.c.start_time.in_(chunk)])
+    return removed
+
+
+def _delete(connection: Connection, table: sa.Table, series: SeriesSeen, import_id: int,
+            when: list[sa.ColumnElement]) -> int:
+    result = connection.execute(sa.delete(table).where(*_scoped(table, series), table.c.import_id == import_id, *when))
+    return int(result.rowcount or 0)
+
+
+def _describe(width: int, fields: str | Sequence[str]) -> str:
+    names = fields.split(",") if isinstance(fields, str) else list(fields)
+    names = [name for name in names if name]
+    buckets = {60: "1-minute", 3600: "hourly", 86400: "daily"}.get(width, f"{width}-second")
+    return f"{buckets} buckets " + (f"grouped by {', '.join(names)}" if names else "with no grouping")
+
+
+def _when(start: datetime, end: datetime) -> str:
+    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+def _conflict(path: str, series: SeriesSeen, earlier: _Earlier) -> RowError:
+    return RowError(
+        path, None, "overlap", _when(max(series.start, earlier.start), min(series.end, earlier.end)),
+        f"import #{earlier.import_id} ({earlier.path}) stored this {series.source} {series.scope} usage as "
+        f"{_describe(earlier.width, earlier.fields)}, and this file has {_describe(series.width, series.fields)}, "
+        "so the usage would count twice. Import the file again with --overlap replace to let its rows win "
+        "over its time, --overlap keep to keep the stored rows and add only the rest, or --overlap add if "
+        "the two files hold different usage (two organizations' exports)",
+    )  # fmt: skip
+
+
+def _note(policy: str, earlier: _Earlier, removed: int) -> str:
+    series = _describe(earlier.width, earlier.fields)
+    if policy == "replace":
+        return f"replaced {removed} stored rows of import #{earlier.import_id} ({earlier.path}, {series})"
+    return f"kept the rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"

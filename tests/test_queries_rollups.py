@@ -130,6 +130,38 @@ def test_import_refreshes_rollups(rolled, engine, tmp_path):
     assert sum(row.by_kind["tools"] for row in rolled_rows) == D("3.00")  # 1.20 + 0.80 + 0.70 + 0.30
 
 
+def _tools_csv(tmp_path, days: list[int]):
+    """Write a tools CSV with one $0.10 row per listed day of November 2026, in that order: a web
+    search, or a file search for a day listed before."""
+    path = tmp_path / "tools.csv"
+    lines = ["start_time,tool,provider,calls,cost_usd,team,workflow"]
+    for index, day in enumerate(days):
+        tool = "file_search" if day in days[:index] else "web_search"
+        lines.append(f"2026-11-{day:02d}T10:00:00Z,{tool},openai,{index + 1},0.10,search,semantic-search")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("days", [list(range(1, 20)), [*range(1, 11), 2, *range(11, 20)]],
+                         ids=["in-order", "out-of-order"])
+def test_import_builds_finished_days_early(rolled, engine, tmp_path, monkeypatch, days):
+    from bot.ingest import loader
+
+    built = []
+    monkeypatch.setattr(loader, "build_rollup_days", lambda bind, start, end, tables: (
+        built.append((start.day, end.day)), rollups.build_rollup_days(bind, start, end, tables))[1])
+    summary = import_file(_tools_csv(tmp_path, days), engine=engine, format_name="tools_csv", batch_size=2)
+    assert summary.rows_imported == len(days)
+    # Batches of two rows start on odd days, and Nov 9's is the first 7 or more days after Nov 1.
+    assert built[0] == (1, 9)
+    rolled.expire_all()
+    assert rollups.is_current(rolled)
+    raw, rolled_rows = _raw_and_rolled(rolled, start=fx.day(1), end=fx.day(20), group_by=("team", "tool", "day"))
+    assert rolled_rows == raw
+    # The fixture's tools spend is 1.20 + 0.80; each imported row adds 0.10.
+    assert sum(row.by_kind["tools"] for row in rolled_rows) == D("2.00") + D("0.10") * len(days)
+
+
 def test_rebuild_after_first_refresh_builds_all(session):
     fx.load(session)
     written = rollups.refresh_rollups(session, start=fx.day(16), end=fx.day(17))

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,9 @@ from bot.ingest.base import ImportFailed, ParseContext, Record, RowError
 from bot.ingest.detect import SNIFF_BYTES, choose_format
 from bot.ingest.jsonstream import JsonSyntaxError
 from bot.ingest.overlap import DEFAULT_POLICY, resolve_overlaps
-from bot.ingest.writer import TableWriter
+from bot.ingest.writer import Batch, TableWriter
 from bot.models.usage import ImportRun
-from bot.queries.rollups import refresh_rollups, refresh_rollups_for_import
+from bot.queries.rollups import build_rollup_days, prepare_for_import, refresh_rollups, refresh_rollups_for_import
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ DEFAULT_BATCH_SIZE = 2000
 DEFAULT_MAX_ERRORS = 20
 REJECTS_SUFFIX = ".rejects.csv"
 IMPORT_SWITCH_INTERVAL = 0.0002  # seconds; see _short_gil_turns
+# Whole days an import waits for before it builds their rollups (see _RollupDays).
+# Fewer builds cost less in all, and more days are left for the refresh at the end.
+_BUILD_EVERY = timedelta(days=7)
 
 ProgressCallback = Callable[[int, int], None]  # (bytes read, rows read)
 
@@ -119,7 +123,8 @@ def import_file(
         import_id = _start_run(connection, path, fmt.name, clock)
         summary = ImportSummary(path=str(path), format=fmt.name, import_id=import_id, warnings=context.warnings)
         writers: dict[type[SQLModel], TableWriter] = {}
-        background = _BackgroundWrites(summary)
+        days = _RollupDays(connection) if prepare_for_import(connection) else None
+        background = _BackgroundWrites(summary, days)
         errors: list[RowError] = []
         rejects = _RejectsFile(path) if skip_bad_rows else None
         fatal = False
@@ -163,6 +168,8 @@ def import_file(
             raise ImportFailed(errors, skippable=not fatal)
         for writer in writers.values():
             _flush(writer, summary)
+            if days is not None:
+                days.written(writer)
         resolved = resolve_overlaps(connection, import_id, str(path), context.series.seen(), overlap)
         summary.rows_imported -= resolved.removed_new
         summary.rows_duplicate += resolved.removed_new  # the usage is stored under another series
@@ -170,7 +177,8 @@ def import_file(
         if rejects is not None:
             summary.rejects_path = rejects.finish()
         _finish_run(connection, summary, clock)
-        refresh_rollups_for_import(connection, import_id)  # same transaction: rollups match the rows
+        # Same transaction, so the rollups match the rows.
+        refresh_rollups_for_import(connection, import_id, built=days.built() if days is not None else None)
         if resolved.refresh:
             with Session(bind=connection) as session:
                 for start, end, table in resolved.refresh:  # rows of earlier imports were removed
@@ -219,8 +227,9 @@ class _BackgroundWrites:
     after `close`, which waits for the batch in flight.
     """
 
-    def __init__(self, summary: ImportSummary) -> None:
+    def __init__(self, summary: ImportSummary, days: _RollupDays | None = None) -> None:
         self.summary = summary
+        self.days = days
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="costbot-import-write")
         self.in_flight: Future | None = None
 
@@ -229,7 +238,13 @@ class _BackgroundWrites:
         batch = writer.take()
         self.wait()
         if batch is not None:
-            self.in_flight = self.executor.submit(writer.write, batch)
+            self.in_flight = self.executor.submit(self._write, writer, batch)
+
+    def _write(self, writer: TableWriter, batch: Batch) -> tuple[int, int]:
+        counts = writer.write(batch)
+        if self.days is not None:
+            self.days.written(writer)
+        return counts
 
     def wait(self) -> None:
         """Wait for the batch in flight and add its counts; re-raise the error it failed with."""
@@ -246,6 +261,65 @@ class _BackgroundWrites:
             self.wait()
         finally:
             self.executor.shutdown(wait=True)
+
+
+@dataclass
+class _TableDays:
+    """The start times one import wrote to one table so far, and the whole UTC days
+    [built_from, built_until) whose rollups are built."""
+
+    first: datetime
+    last: datetime
+    built_from: datetime | None = None
+    built_until: datetime | None = None
+    in_order: bool = True
+
+
+class _RollupDays:
+    """The rollup builds of the UTC days an import has finished writing, run on the writing thread.
+
+    Usage exports usually list their rows in time order, so once a batch starts on a later
+    UTC day, the days before it are complete. Their rollups are built while the parser reads
+    on, and the refresh at the end builds only the rest. A batch that reaches back into a
+    built day marks its table out of order, and the refresh at the end rebuilds all its days.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.tables: dict[str, _TableDays] = {}
+
+    def written(self, writer: TableWriter) -> None:
+        """Note the batch `writer` has just written, and build the days before it if they are new."""
+        if writer.last_span is None:
+            return
+        first, last = writer.last_span
+        name = writer.table.name
+        days = self.tables.get(name)
+        if days is None:
+            days = self.tables[name] = _TableDays(first, last)
+        days.first, days.last = min(days.first, first), max(days.last, last)
+        if days.built_until is not None and first < days.built_until:
+            days.in_order = False
+        if not days.in_order:
+            return
+        start = days.built_until or _midnight(days.first)
+        ready = _midnight(first)
+        if ready - start >= _BUILD_EVERY:
+            build_rollup_days(self.connection, start, ready, [name])
+            days.built_from = days.built_from or start
+            days.built_until = ready
+
+    def built(self) -> dict[str, tuple[datetime, datetime]]:
+        """Return the built days per table, for `refresh_rollups_for_import`."""
+        return {
+            name: (days.built_from, days.built_until)
+            for name, days in self.tables.items()
+            if days.in_order and days.built_from is not None and days.built_until is not None
+        }
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _read_head(path: Path) -> bytes:

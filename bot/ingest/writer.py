@@ -104,6 +104,7 @@ class TableWriter:
         self.stored_until: dict[str, Any] = {}  # source -> latest start_time stored before this import
         self.frontier: dict[str, _Frontier] = {}  # source -> latest start_time this import wrote
         self.locked = False
+        self.last_span: tuple[datetime, datetime] | None = None  # first and last start time of the last batch written
         self.written = 0  # rows this writer has sent to PostgreSQL
         self.analyze_at = _FIRST_ANALYZE
 
@@ -283,13 +284,20 @@ class TableWriter:
         return cursor.fetchone()[0]
 
     def _advance_frontier(self, rows: dict[tuple[str, str], list[Any]]) -> None:
-        """Record the latest start time written per source and the keys written at it."""
+        """Record the latest start time written per source and the keys written at it, and
+        the first and last start time of the batch in `last_span`."""
+        self.last_span = None
         if self.time_index < 0:
             return
+        first = last = None
         for (source, natural_key), row in rows.items():
             when = row[self.time_index]
             if when is None:
                 continue
+            if first is None or when < first:
+                first = when
+            if last is None or when > last:
+                last = when
             frontier = self.frontier.get(source)
             if frontier is None or when > frontier.time:
                 self.frontier[source] = _Frontier(when, {natural_key})
@@ -297,6 +305,14 @@ class TableWriter:
                 frontier.keys.add(natural_key)
                 if len(frontier.keys) > _FRONTIER_KEYS:
                     frontier.keys = None  # memory stays flat, and rows at this time are looked up
+        if first is not None:
+            self.last_span = (self._from_stored(first), self._from_stored(last))
+
+    def _from_stored(self, value: Any) -> datetime:
+        """Turn a start time in its stored form (naive ISO text on SQLite) back into a UTC datetime."""
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return value
 
     def _stored(self, cursor, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Look up which of `keys` are stored; return their stored bucket_seconds (0 without buckets)."""

@@ -258,21 +258,29 @@ def refresh_rollups(session: Session, *, start: datetime, end: datetime, tables:
     since the last refresh. Flush, and return the number of rollup rows written.
 
     `tables` names the usage tables whose rows changed (all when None); only their sources
-    are rebuilt. The importer calls this after each import with the time range and tables
-    of the rows it wrote. When the rollups were never built, it builds all of them. The
-    caller commits.
+    are rebuilt. When the rollups were never built, it builds all of them. The caller commits.
+    """
+    return refresh_rollup_ranges(session, [(start, end, None if tables is None else sources_of(tables))])
+
+
+RollupRange = tuple[datetime, datetime, "set[str] | None"]  # start, end, rollup sources (None: all)
+
+
+def refresh_rollup_ranges(session: Session, ranges: Sequence[RollupRange], *, built: Sequence[RollupRange] = ()) -> int:
+    """Rebuild the rollups of each range, widened to whole UTC days, and of any rows added
+    since the last refresh that neither `ranges` nor `built` cover. `built` lists the ranges
+    the caller has rebuilt in this transaction already. Flush, and return the rollup rows
+    written by this call.
     """
     if session.get(RollupState, LlmUsage.__tablename__) is None:
         return rebuild_rollups(session)
-    ranges = [(*_day_bounds(start, end), None if tables is None else sources_of(tables))]
+    ranges = [(*_day_bounds(start, end), names) for start, end, names in ranges]
     added = _unrolled_range(session)
     if added is not None:
         low, high = _day_bounds(added[0], added[1])
         names = sources_of(added[2])
-        first_low, first_high, first_names = ranges[0]
         # An import's own new rows are usually all the added rows: skip building them twice.
-        inside = first_low <= low and high <= first_high and (first_names is None or names <= first_names)
-        if not inside:
+        if not _covers([*ranges, *built], low, high, names):
             ranges.append((low, high, names))
     written = sum(_build(session, low, high, names) for low, high, names in ranges)
     _record_state(session, datetime.now(timezone.utc))
@@ -281,27 +289,65 @@ def refresh_rollups(session: Session, *, start: datetime, end: datetime, tables:
     return written
 
 
-def refresh_rollups_for_import(bind, import_id: int) -> int:
+def _covers(ranges: Sequence[RollupRange], low: datetime, high: datetime, names: set[str]) -> bool:
+    """Return True when the ranges that rebuild every source in `names` together cover [low, high)."""
+    reached = low
+    for start, end, _ in sorted((item for item in ranges if item[2] is None or names <= item[2]), key=lambda item: item[0]):
+        if start > reached:
+            break
+        reached = max(reached, end)
+    return reached >= high
+
+
+def build_rollup_days(bind, start: datetime, end: datetime, tables: Iterable[str]) -> int:
+    """Rebuild the rollups of the whole UTC days [start, end) of the sources of `tables`,
+    without recording the refresh. The importer calls it for the days it has finished writing,
+    and passes them as `built` to `refresh_rollups_for_import` at the end."""
+    with Session(bind=bind) as session:
+        return _build(session, start, end, sources_of(tables))
+
+
+def prepare_for_import(bind) -> bool:
+    """Return True when rollups can be built as an import writes: they were built before, or
+    no usage is stored, in which case the empty rollups are recorded as built."""
+    with Session(bind=bind) as session:
+        if session.get(RollupState, LlmUsage.__tablename__) is not None:
+            return True
+        if any(session.execute(sa.select(table.id).limit(1)).first() is not None for table in USAGE_TABLES):
+            return False  # stored rows never rolled up: the refresh at the end builds everything
+        _record_state(session, datetime.now(timezone.utc))
+        return True
+
+
+def refresh_rollups_for_import(bind, import_id: int, *, built: Mapping[str, tuple[datetime, datetime]] | None = None) -> int:
     """Refresh the rollups over the time range of the rows stored by import `import_id`.
 
     `bind` is a Session, or a Connection inside the import's transaction, so the rollups
-    commit or roll back together with the imported rows. Returns the rollup rows written.
+    commit or roll back together with the imported rows. `built` maps a table name to the
+    whole UTC days [start, end) of its rows whose rollups the importer built already (see
+    `build_rollup_days`); they are not built again. Returns the rollup rows written.
     """
     if not isinstance(bind, Session):
         with Session(bind=bind) as session:
-            return refresh_rollups_for_import(session, import_id)
-    first = last = None
-    tables = []
+            return refresh_rollups_for_import(session, import_id, built=built)
+    ranges: list[RollupRange] = []
+    done: list[RollupRange] = []
     for table in USAGE_TABLES:
         column = _time_column(table)
         low, high = bind.execute(sa.select(sa.func.min(column), sa.func.max(column)).where(table.import_id == import_id)).one()
-        if low is not None:
-            tables.append(table.__tablename__)
-            first = low if first is None else min(first, low)
-            last = high if last is None else max(last, high)
-    if first is None:
+        if low is None:
+            continue
+        names = sources_of([table.__tablename__])
+        start, end = low, high + timedelta(hours=1)
+        days = (built or {}).get(table.__tablename__)
+        if days is not None and days[0] <= low:
+            done.append((*days, names))
+            start = max(start, days[1])
+        if start < end:
+            ranges.append((start, end, names))
+    if not ranges and not done:
         return 0
-    return refresh_rollups(bind, start=first, end=last + timedelta(hours=1), tables=tables)
+    return refresh_rollup_ranges(bind, ranges, built=done)
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""Add via_proxy to llm_usage and tool_usage
+
+Marks provider usage report rows whose API key or project the mapping declares
+`via: litellm`, so queries can leave them out where the LiteLLM logs count the same calls.
+Existing rows get false: they were imported before the mapping could declare it.
+
+Revision ID: 0002_via_proxy
+Revises: 0001
+Create Date: 2026-12-10 10:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0002_via_proxy'
+down_revision: str | None = '0001'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_TABLES = ('llm_usage', 'tool_usage')
+
+
+def upgrade() -> None:
+    for table in _TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('via_proxy', sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    for table in _TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('via_proxy')

@@ -6,6 +6,8 @@ values except user and tenant, with the attribution rules of the raw queries
 (`bot.queries.sources`):
 - priced LLM rows covered by a provider's reported cost are kept but flagged `replaced`,
   so spend leaves them out while token and request counts keep them;
+- provider rows that repeat calls of the LiteLLM logs (`not_proxy_duplicate`) are left out
+  of the rollups, because they count in neither spend nor traffic;
 - GPU samples are summed per host and hourly rate, and hosts with FOCUS GPU rows are
   left out when the rollup is read, so a FOCUS import never needs other days rebuilt.
 
@@ -30,7 +32,7 @@ from sqlmodel import Session
 from bot.models import CloudCost, GpuUsage, LlmUsage, Outcome, ReportedCost, ToolUsage
 from bot.models.rollups import RollupState, RollupValue, UsageRollup
 from bot.models.usage import COST_PRICED
-from bot.queries.sources import GROUPABLE, Source, matches, sources, utc_day, utc_hour
+from bot.queries.sources import GROUPABLE, Source, matches, not_proxy_duplicate, sources, utc_day, utc_hour
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
             covered.c.day == utc_day(LlmUsage.start_time, dialect),
         ))
         replaced = sa.case((sa.and_(LlmUsage.cost_origin == COST_PRICED, covered.c.day.is_not(None)), 1), else_=0)
+        where.append(not_proxy_duplicate(LlmUsage, dialect))
         group.append(replaced)
         traffic = {name: sa.func.sum(getattr(LlmUsage, name)) for name in _TRAFFIC}
         cost_column = LlmUsage.cost_usd
@@ -186,7 +189,8 @@ def _insert_values(session: Session, start: datetime, end: datetime) -> None:
 
 def sources_of(tables: Iterable[str]) -> set[str]:
     """Return the rollup sources to rebuild when rows of `tables` changed. A reported cost
-    line changes which priced LLM rows it replaces, so it rebuilds llm_usage as well."""
+    line changes which priced LLM rows it replaces, so it rebuilds llm_usage as well. A
+    LiteLLM row changes which proxied provider rows count, so llm_usage rebuilds tool_usage."""
     names: set[str] = set()
     for table in tables:
         if table == CloudCost.__tablename__:
@@ -195,6 +199,8 @@ def sources_of(tables: Iterable[str]) -> set[str]:
             names.add(table)
         if table == ReportedCost.__tablename__:
             names.add(LlmUsage.__tablename__)
+        if table == LlmUsage.__tablename__:
+            names.add(ToolUsage.__tablename__)
     return names
 
 

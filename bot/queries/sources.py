@@ -10,6 +10,11 @@ Attribution rules, which the rollups follow as well:
   same provider, project and UTC day (reported_cost), so a day is never counted twice.
   Rows whose source reported the amount (LiteLLM spend, for example) count as they are.
   FOCUS rows of cost_kind "llm" count as LLM spend.
+- Proxied calls: a provider usage report's row marked `via_proxy` (its API key or project
+  is declared `via: litellm` in the mapping) repeats calls of the LiteLLM logs. It is left
+  out of spend, tokens and requests on the UTC days where LiteLLM rows of the same provider
+  exist; on other days (a gap in the logs) it counts. The same holds for its web search and
+  file search tool rows, whose fees LiteLLM adds to the request's spend.
 - GPU: FOCUS rows of cost_kind "gpu"; GPU samples with an hourly rate count only for
   hosts that have no FOCUS GPU row at all (matched on resource name or resource id).
 - Tools: tool usage rows plus FOCUS rows of cost_kind "tool".
@@ -26,6 +31,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -52,6 +58,14 @@ COLUMN_KINDS = {
 
 # cloud_cost.cost_kind values, by the cost kind they count towards.
 FOCUS_KIND = {"llm": "llm", "tools": "tool", "gpu": "gpu", "other": "other"}
+
+# The `source` of LiteLLM spend log rows (bot.ingest.litellm.SOURCE). Their `provider` is
+# the upstream provider the proxy called.
+LITELLM_SOURCE = "litellm"
+# Tools whose fees LiteLLM's cost calculator adds to a request's spend (built-in web search
+# and file search calls). Code interpreter sessions and vector store storage are billed
+# apart from any request, so LiteLLM's spend never contains them.
+TOOLS_IN_PROXY_SPEND = ("web_search", "file_search")
 
 
 class UnknownDimension(ValueError):
@@ -103,6 +117,33 @@ def _llm_not_reported(dialect: str) -> Callable[[], ColumnElement]:
     return condition
 
 
+def litellm_days(dialect: str) -> Select:
+    """Select the distinct (provider, UTC day) pairs that have LiteLLM rows."""
+    logged = aliased(LlmUsage, name="logged")
+    day = utc_day(logged.start_time, dialect)
+    return sa.select(logged.provider, day).where(logged.source == LITELLM_SOURCE).distinct()
+
+
+def not_proxy_duplicate(table, dialect: str) -> ColumnElement:
+    """Return the condition "the row is not marked via_proxy, or no LiteLLM row of its
+    provider falls on its UTC day". `table` is LlmUsage or ToolUsage.
+
+    The pairs are one uncorrelated subquery, which both databases evaluate once per query
+    and only when a marked row comes up.
+    """
+    key = sa.tuple_(table.provider, utc_day(table.start_time, dialect))
+    return sa.or_(table.via_proxy == sa.false(), key.not_in(litellm_days(dialect)))
+
+
+def _llm_counted(dialect: str) -> Callable[[], ColumnElement]:
+    not_reported = _llm_not_reported(dialect)
+    return lambda: sa.and_(not_proxy_duplicate(LlmUsage, dialect), not_reported())
+
+
+def _tool_counted(dialect: str) -> Callable[[], ColumnElement]:
+    return lambda: sa.or_(ToolUsage.tool.not_in(TOOLS_IN_PROXY_SPEND), not_proxy_duplicate(ToolUsage, dialect))
+
+
 def _gpu_host_without_focus() -> ColumnElement:
     focus_hosts = sa.select(CloudCost.id).where(
         CloudCost.cost_kind == "gpu",
@@ -133,12 +174,12 @@ def sources(dialect: str) -> list[Source]:
     focus_gpu_columns = {**focus_columns, "host": CloudCost.resource_name}
     result = [
         Source("llm", "llm_usage", LlmUsage, LlmUsage.start_time, llm_columns,
-               where=_llm_not_reported(dialect), cost=lambda: LlmUsage.cost_usd),
+               where=_llm_counted(dialect), cost=lambda: LlmUsage.cost_usd),
         Source("llm", "reported_cost", ReportedCost, ReportedCost.start_time, reported_columns,
                cost=lambda: ReportedCost.amount_usd),
         Source("tools", "tool_usage", ToolUsage, ToolUsage.start_time,
                {**_dimension_columns(ToolUsage), "provider": ToolUsage.provider, "tool": ToolUsage.tool},
-               cost=lambda: ToolUsage.cost_usd),
+               where=_tool_counted(dialect), cost=lambda: ToolUsage.cost_usd),
         Source("gpu", "gpu_usage", GpuUsage, GpuUsage.sampled_at,
                {**_dimension_columns(GpuUsage), "host": GpuUsage.host, "gpu_model": GpuUsage.gpu_model},
                where=_gpu_host_without_focus, rate_based=True),

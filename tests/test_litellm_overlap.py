@@ -1,9 +1,9 @@
 """Calls the LiteLLM proxy makes with a provider key declared `via: litellm` count once.
 
-The OpenAI usage export below holds two UTC days. On day A the LiteLLM logs hold the proxied
-calls as well, so the provider's rows of the proxied key are left out; on day B the logs have
-no OpenAI rows (a gap), so those rows count. Prices are genai-prices' bundled list prices:
-gpt-4o-mini $0.15 input and $0.60 output per million tokens, web search $0.01 per call.
+The OpenAI usage export below covers two UTC days. On day A the LiteLLM logs contain the
+proxied calls as well, so the provider's rows of the proxied key are left out. On day B the
+logs have no OpenAI rows (a gap), so those rows count. Prices are genai-prices' bundled list
+prices: gpt-4o-mini $0.15 input and $0.60 output per million tokens, web search $0.01 per call.
 """
 
 from __future__ import annotations

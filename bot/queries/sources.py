@@ -62,9 +62,10 @@ FOCUS_KIND = {"llm": "llm", "tools": "tool", "gpu": "gpu", "other": "other"}
 # The `source` of LiteLLM spend log rows (bot.ingest.litellm.SOURCE). Their `provider` is
 # the upstream provider the proxy called.
 LITELLM_SOURCE = "litellm"
-# Tools whose fees LiteLLM's cost calculator adds to a request's spend (built-in web search
-# and file search calls). Code interpreter sessions and vector store storage are billed
-# apart from any request, so LiteLLM's spend never contains them.
+# Tools whose fees LiteLLM's cost calculator (StandardBuiltInToolCostTracking in
+# litellm/litellm_core_utils/llm_cost_calc/tool_call_cost_tracking.py) adds to a request's
+# spend. It adds code interpreter and vector store fees only for Azure, so for OpenAI and
+# Anthropic those tool rows are not in LiteLLM's spend and always count.
 TOOLS_IN_PROXY_SPEND = ("web_search", "file_search")
 
 

@@ -121,7 +121,7 @@ def test_rollups_equal_raw_with_proxied_rows(rolled, group_by):
         LlmUsage(source="litellm", natural_key="request|p1", start_time=fx.day(10, 14), provider="openai",
                  model="gpt-5", cost_usd=D("2.00"), cost_origin="reported", requests=1, team="search"),
         LlmUsage(source="test", natural_key="p2", start_time=fx.day(10), bucket_seconds=86400, provider="openai",
-                 model="gpt-5", cost_usd=D("3.00"), cost_origin="priced", requests=4, via_proxy=True, team="data"),
+                 model="gpt-5", cost_usd=D("3.00"), cost_origin="priced", requests=4, via_proxy=True, team="proxy-only"),
         LlmUsage(source="test", natural_key="p3", start_time=fx.day(12), bucket_seconds=86400, provider="openai",
                  model="gpt-5", cost_usd=D("1.50"), cost_origin="priced", requests=2, via_proxy=True, team="data"),
         ToolUsage(source="test", natural_key="p4", start_time=fx.day(10), bucket_seconds=86400, provider="openai",
@@ -135,6 +135,8 @@ def test_rollups_equal_raw_with_proxied_rows(rolled, group_by):
     assert rolled_rows == raw
     # 369.70 + the LiteLLM row's 2.00 + the 11-12 proxied row's 1.50; the 11-10 proxied rows are left out.
     assert sum(row.total for row in rolled_rows) == D("373.20")
+    # The left-out row's team is still a value questions can name, as in the usage table.
+    assert "proxy-only" in rollups.stored_values(rolled)["team"]
 
 
 def test_import_refreshes_rollups(rolled, engine, tmp_path):

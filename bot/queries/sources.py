@@ -84,6 +84,9 @@ class Source:
     columns: Mapping[str, ColumnElement]
     where: Callable[[], ColumnElement] | None = None
     cost: Callable[[], ColumnElement] | None = None
+    # Condition of rows that repeat calls which another source counts. Such rows are left out
+    # of spend and of token and request counts, while `where` leaves rows out of spend alone.
+    duplicate: Callable[[], ColumnElement] | None = None
     # GPU samples carry a rate, not an amount: the query sums seconds per hourly rate.
     rate_based: bool = False
 
@@ -125,24 +128,16 @@ def litellm_days(dialect: str) -> Select:
     return sa.select(logged.provider, day).where(logged.source == LITELLM_SOURCE).distinct()
 
 
-def not_proxy_duplicate(table, dialect: str) -> ColumnElement:
-    """Return the condition "the row is not marked via_proxy, or no LiteLLM row of its
-    provider falls on its UTC day". `table` is LlmUsage or ToolUsage.
+def proxy_duplicate(table, dialect: str) -> ColumnElement:
+    """Return the condition "the row is marked via_proxy and a LiteLLM row of its provider falls
+    on its UTC day". `table` is LlmUsage or ToolUsage. The condition is never NULL, so its
+    negation keeps every other row.
 
     The pairs are one uncorrelated subquery, which both databases evaluate once per query
     and only when a marked row comes up.
     """
     key = sa.tuple_(table.provider, utc_day(table.start_time, dialect))
-    return sa.or_(table.via_proxy == sa.false(), key.not_in(litellm_days(dialect)))
-
-
-def _llm_counted(dialect: str) -> Callable[[], ColumnElement]:
-    not_reported = _llm_not_reported(dialect)
-    return lambda: sa.and_(not_proxy_duplicate(LlmUsage, dialect), not_reported())
-
-
-def _tool_counted(dialect: str) -> Callable[[], ColumnElement]:
-    return lambda: sa.or_(ToolUsage.tool.not_in(TOOLS_IN_PROXY_SPEND), not_proxy_duplicate(ToolUsage, dialect))
+    return sa.and_(table.via_proxy == sa.true(), table.provider.is_not(None), key.in_(litellm_days(dialect)))
 
 
 def _gpu_host_without_focus() -> ColumnElement:
@@ -175,12 +170,14 @@ def sources(dialect: str) -> list[Source]:
     focus_gpu_columns = {**focus_columns, "host": CloudCost.resource_name}
     result = [
         Source("llm", "llm_usage", LlmUsage, LlmUsage.start_time, llm_columns,
-               where=_llm_counted(dialect), cost=lambda: LlmUsage.cost_usd),
+               where=_llm_not_reported(dialect), cost=lambda: LlmUsage.cost_usd,
+               duplicate=lambda: proxy_duplicate(LlmUsage, dialect)),
         Source("llm", "reported_cost", ReportedCost, ReportedCost.start_time, reported_columns,
                cost=lambda: ReportedCost.amount_usd),
         Source("tools", "tool_usage", ToolUsage, ToolUsage.start_time,
                {**_dimension_columns(ToolUsage), "provider": ToolUsage.provider, "tool": ToolUsage.tool},
-               where=_tool_counted(dialect), cost=lambda: ToolUsage.cost_usd),
+               cost=lambda: ToolUsage.cost_usd,
+               duplicate=lambda: sa.and_(ToolUsage.tool.in_(TOOLS_IN_PROXY_SPEND), proxy_duplicate(ToolUsage, dialect))),
         Source("gpu", "gpu_usage", GpuUsage, GpuUsage.sampled_at,
                {**_dimension_columns(GpuUsage), "host": GpuUsage.host, "gpu_model": GpuUsage.gpu_model},
                where=_gpu_host_without_focus, rate_based=True),
@@ -289,6 +286,8 @@ def filtered_select(
     )
     if source.where is not None:
         query = query.where(source.where())
+    if source.duplicate is not None:
+        query = query.where(sa.not_(source.duplicate()))
     for name, values in (filters or {}).items():
         query = query.where(matches(source.columns[name], values))
     if group_exprs:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.models import LlmUsage, UsageRollup
 from bot.queries import rollups
-from bot.queries.sources import Source, applies, check_names, filtered_select, not_proxy_duplicate, sources
+from bot.queries.sources import Source, applies, check_names, filtered_select, sources
 from bot.queries.spend import ZERO, check_period
 
 _CENT = Decimal("0.01")
@@ -42,9 +42,9 @@ class TrafficRow:
 
 def _llm_source(dialect: str) -> Source:
     source = next(source for source in sources(dialect) if source.name == "llm_usage")
-    # Tokens and requests count on every row but the duplicates of LiteLLM rows; only the
-    # cost column follows the reported-cost rule.
-    return replace(source, where=lambda: not_proxy_duplicate(LlmUsage, dialect))
+    # Tokens and requests count on every row except duplicates (Source.duplicate), and only
+    # the cost column follows the reported-cost rule.
+    return replace(source, where=None)
 
 
 def traffic_by(

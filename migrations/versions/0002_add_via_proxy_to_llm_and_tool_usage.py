@@ -1,8 +1,9 @@
-"""Add via_proxy to llm_usage and tool_usage
+"""Add via_proxy to llm_usage and tool_usage, and proxied to usage_rollup
 
 Marks provider usage report rows whose API key or project the mapping declares
 `via: litellm`, so queries can leave them out where the LiteLLM logs count the same calls.
-Existing rows get false: they were imported before the mapping could declare it.
+Existing rows get false, because they were imported before the mapping could declare it,
+and so no existing rollup row is proxied.
 
 Revision ID: 0002_via_proxy
 Revises: 0001
@@ -29,9 +30,13 @@ def upgrade() -> None:
     for table in _TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('via_proxy', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('usage_rollup', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('proxied', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('usage_rollup', schema=None) as batch_op:
+        batch_op.drop_column('proxied')
     for table in _TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('via_proxy')

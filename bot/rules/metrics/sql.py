@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.models import LlmUsage, Outcome
-from bot.queries.sources import not_proxy_duplicate
+from bot.queries.sources import proxy_duplicate
 from bot.queries.spend import SpendRow, spend_by
 
 Key = tuple[str | None, ...]
@@ -46,7 +46,7 @@ def _grouped(session: Session, table, group_by: Sequence[str], measures, time_co
 
 def _counted(session: Session) -> sa.ColumnElement:
     """Leave out provider rows that repeat calls of the LiteLLM logs, as the query layer does."""
-    return not_proxy_duplicate(LlmUsage, session.get_bind().dialect.name)
+    return sa.not_(proxy_duplicate(LlmUsage, session.get_bind().dialect.name))
 
 
 def llm_counts(session: Session, *, start: datetime, end: datetime, group_by: Sequence[str]) -> dict[Key, dict[str, int]]:

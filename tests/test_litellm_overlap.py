@@ -209,3 +209,34 @@ def test_reconcile_compares_provider_rows(engine, tmp_path):
     assert day_a.priced_usd == D("0.73")
     assert day_a.gap_usd == D(0)
     assert day_a.unpriced_rows == 1  # the code interpreter sessions
+
+
+def _anthropic_bucket(day: datetime, uncached: int, output: int, searches: int) -> dict:
+    result = {"uncached_input_tokens": uncached, "output_tokens": output, "server_tool_use": {"web_search_requests": searches},
+              "workspace_id": "wrkspc_proxy", "api_key_id": "apikey_any", "model": "claude-sonnet-4-5",
+              "service_tier": "standard"}
+    return {"starting_at": day.isoformat(), "ending_at": (day + timedelta(days=1)).isoformat(), "results": [result]}
+
+
+def test_anthropic_workspace_via_litellm(engine, tmp_path):
+    # The whole workspace is proxied; claude-sonnet-4-5 costs $3 input and $15 output per million tokens.
+    report = {"data": [_anthropic_bucket(DAY_A, 100_000, 10_000, 4),  # 0.30 + 0.15 = 0.45; 4 x 0.01 = 0.04
+                       _anthropic_bucket(DAY_B, 50_000, 4_000, 2)],  # 0.15 + 0.06 = 0.21; 2 x 0.01 = 0.02
+              "has_more": False}
+    (tmp_path / "anthropic.json").write_text(json.dumps(report))
+    logs = [_spend_log("req-a", DAY_A + timedelta(hours=8), "anthropic", "claude-sonnet-4-5", "0.50", 100_000, 10_000)]
+    (tmp_path / "logs.json").write_text(json.dumps(logs))
+    mapping = parse_mapping("projects:\n  wrkspc_proxy: {team: platform, via: litellm}\n")
+    for name in ("logs.json", "anthropic.json"):
+        import_file(tmp_path / name, engine=engine, mapping=mapping, pricer=Pricer())
+
+    with Session(engine) as session:
+        raw, rolled = _raw_and_rolled(
+            session, lambda s: spend_by(s, start=DAY_A, end=END, group_by=("day",), kinds=("llm", "tools")))
+        traffic = traffic_by(session, start=DAY_A, end=END)
+    assert rolled == raw
+    day_a, day_b = raw
+    assert day_a.by_kind == {"llm": D("0.50"), "tools": D(0)}  # LiteLLM's 0.50; the report's 0.45 and 0.04 are left out
+    assert day_b.by_kind == {"llm": D("0.21"), "tools": D("0.02")}  # no LiteLLM rows on day B
+    assert traffic[0].input_tokens == 150_000  # LiteLLM's 100,000 on day A + the report's 50,000 on day B
+    assert traffic[0].requests == 1  # the usage report has no request count

@@ -46,6 +46,9 @@ class Mapping:
     tag_keys: dict[str, str] = field(default_factory=dict)
     features: dict[str, dict[str, Any]] = field(default_factory=dict)
     owners: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Projects and API keys declared `via: litellm`: the LiteLLM proxy calls the provider with them.
+    proxied_projects: frozenset[str] = frozenset()
+    proxied_api_keys: frozenset[str] = frozenset()
     path: Path | None = None
 
     def for_project(self, project_id: str | None) -> dict[str, str]:
@@ -53,6 +56,12 @@ class Mapping:
 
     def for_api_key(self, api_key_id: str | None) -> dict[str, str]:
         return dict(self.api_keys.get(str(api_key_id), {})) if api_key_id is not None else {}
+
+    def via_proxy(self, project_id: str | None, api_key_id: str | None) -> bool:
+        """Return True when the mapping declares the project or the API key `via: litellm`."""
+        return (project_id is not None and str(project_id) in self.proxied_projects) or (
+            api_key_id is not None and str(api_key_id) in self.proxied_api_keys
+        )
 
     def for_team(self, team_id: str | None) -> dict[str, str]:
         return dict(self.teams.get(str(team_id), {})) if team_id is not None else {}
@@ -129,9 +138,9 @@ def load_mapping(path: Path | str | None) -> Mapping:
         raise MappingError([f"{path}:{line}: file: {bad!r}: invalid UTF-8; save the file as UTF-8"]) from None
     mapping = parse_mapping(text, path)
     logger.info(
-        "mapping loaded from %s: projects=%d api_keys=%d teams=%d hosts=%d tag_keys=%d features=%d",
+        "mapping loaded from %s: projects=%d api_keys=%d teams=%d hosts=%d tag_keys=%d features=%d via_litellm=%d",
         path, len(mapping.projects), len(mapping.api_keys), len(mapping.teams), len(mapping.hosts),
-        len(mapping.tag_keys), len(mapping.features),
+        len(mapping.tag_keys), len(mapping.features), len(mapping.proxied_projects) + len(mapping.proxied_api_keys),
     )
     return mapping
 
@@ -163,7 +172,9 @@ def parse_mapping(text: str, path: Path | str = "<mapping>") -> Mapping:
     built: dict[str, Any] = {"path": Path(path)}
     for name in ID_SECTIONS:
         if name in sections:
-            built[name] = checker.id_section(sections[name], name)
+            built[name], proxied = checker.id_section(sections[name], name)
+            if proxied:
+                built[f"proxied_{name}"] = frozenset(proxied)
     if "hosts" in sections:
         built.update(checker.hosts(sections["hosts"]))
     if "tag_keys" in sections:

@@ -25,6 +25,11 @@ SECTIONS = (*ID_SECTIONS, "hosts", "tag_keys", "features", "owners")
 HOST_KEYS = ("gpu_model", "hourly_rate_usd", "timezone")
 FEATURE_KEYS = ("interactive", "owner", "team", "description")
 
+# `via` on a project or API key names the proxy that calls the provider with it, so the
+# provider's usage report and the proxy's logs hold the same calls. Teams are LiteLLM's own ids.
+ID_KEYS = {"projects": ("via",), "api_keys": ("via",), "teams": ()}
+PROXIES = ("litellm",)
+
 # "workflow" is what outcome exports call a feature; both words name the same dimension.
 DIMENSION_ALIASES = {"workflow": "feature"}
 
@@ -124,11 +129,23 @@ class MappingChecker:
                 dimensions[dimension] = value
         return dimensions, extras
 
-    def id_section(self, node: Node, section: str) -> dict[str, dict[str, str]]:
+    def id_section(self, node: Node, section: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+        """Read a section of source ids; return their dimensions and the ids declared `via: litellm`."""
         entries = {}
+        proxied: set[str] = set()
         for key_node, value_node in self.pairs(node, section):
-            entries[key_node.value], _ = self.dimensions(value_node, f"{section}.{key_node.value}")
-        return entries
+            key = f"{section}.{key_node.value}"
+            entries[key_node.value], extras = self.dimensions(value_node, key, ID_KEYS[section])
+            if "via" in extras and self.proxy(extras["via"], f"{key}.via") is not None:
+                proxied.add(key_node.value)
+        return entries, proxied
+
+    def proxy(self, node: Node, key: str) -> str | None:
+        name = self.text(node, key)
+        if name is not None and name not in PROXIES:
+            self.fail(node, key, name, "unknown proxy; expected " + ", ".join(PROXIES))
+            return None
+        return name
 
     def hosts(self, node: Node) -> dict[str, Any]:
         hosts: dict[str, dict[str, str]] = {}

@@ -101,7 +101,7 @@ def test_unknown_keys_rejected(tmp_path: Path) -> None:
         "budgets: {}\n",
     )
     assert errors_of(path) == [
-        f"{path}:2: projects.p1.colour: colour: unknown key; expected one of team, feature, tenant, user, project, environment",
+        f"{path}:2: projects.p1.colour: colour: unknown key; expected one of team, feature, tenant, user, project, environment, via",
         f"{path}:4: hosts.h1.hourly_rate: hourly_rate: unknown key; expected one of team, feature, tenant, user, project, "
         "environment, gpu_model, hourly_rate_usd, timezone",
         f"{path}:6: features.f1.latency: latency: unknown key; expected one of interactive, owner, team, description",
@@ -135,6 +135,49 @@ def test_bad_values_rejected(tmp_path: Path) -> None:
         f"{path}:8: features.f1.owner: bob: not a Slack user id; expected an id such as U0123ABCD",
         f"{path}:10: owners: squad: unknown dimension; expected one of team, feature, tenant, user, project, environment",
         f"{path}:12: api_keys.k1.team: no: YAML reads this as a boolean; quote it if it is a name",
+    ]
+
+
+def test_via_litellm_marks_ids(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "projects:\n"
+        "  proj_proxy: {team: platform, via: litellm}\n"
+        "  proj_direct: {team: search}\n"
+        "api_keys:\n"
+        "  key_proxy: {via: litellm}\n"
+        "  key_direct: {team: support}\n",
+    )
+    mapping = load_mapping(path)
+    assert mapping.proxied_projects == {"proj_proxy"}
+    assert mapping.proxied_api_keys == {"key_proxy"}
+    # `via` is no dimension: the entry's dimensions stay as they were.
+    assert mapping.for_project("proj_proxy") == {"team": "platform"}
+    assert mapping.for_api_key("key_proxy") == {}
+    assert mapping.via_proxy("proj_proxy", None)
+    assert mapping.via_proxy(None, "key_proxy")
+    assert mapping.via_proxy("proj_direct", "key_proxy")
+    assert not mapping.via_proxy("proj_direct", "key_direct")
+    assert not mapping.via_proxy(None, None)
+    assert not Mapping().via_proxy("proj_proxy", "key_proxy")
+
+
+def test_bad_via_rejected(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "projects:\n"
+        "  p1: {via: openrouter}\n"
+        "api_keys:\n"
+        "  k1: {team: search, via: }\n"
+        "  k2: {via: [litellm]}\n"
+        "teams:\n"
+        "  t1: {team: data, via: litellm}\n",
+    )
+    assert errors_of(path) == [
+        f"{path}:2: projects.p1.via: openrouter: unknown proxy; expected litellm",
+        f"{path}:4: api_keys.k1.via: null: a value is required",
+        f"{path}:5: api_keys.k2.via: [...]: expected a single value, not a list or mapping",
+        f"{path}:7: teams.t1.via: via: unknown key; expected one of team, feature, tenant, user, project, environment",
     ]
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import cost_fixture as fx
 import bot.ingest.generic  # noqa: F401  (registers the tools_csv format)
 from bot.ingest.loader import import_file
-from bot.models import LlmUsage, ReportedCost, UsageRollup
+from bot.models import LlmUsage, ReportedCost, ToolUsage, UsageRollup
 from bot.queries import rollups
 from bot.queries.spend import spend_by
 from bot.queries.usage import traffic_by
@@ -111,6 +111,32 @@ def test_refresh_applies_reported_cost(rolled):
     assert search.by_kind["llm"] == D("20.00")  # 13.00 reported + 7.00 anthropic; 12.50 no longer counted
     tokens = traffic_by(rolled, start=fx.WEEK_START, end=fx.WEEK_END, filters={"model": ["gpt-5"]})
     assert tokens[0].requests == 130  # the replaced row's requests still count
+
+
+@pytest.mark.parametrize("group_by", GROUPINGS, ids=["-".join(g) or "total" for g in GROUPINGS])
+def test_rollups_equal_raw_with_proxied_rows(rolled, group_by):
+    # Provider rows marked via_proxy repeat LiteLLM calls on 11-10, where a LiteLLM openai row
+    # exists, and count on 11-12, where none does.
+    rolled.add_all([
+        LlmUsage(source="litellm", natural_key="request|p1", start_time=fx.day(10, 14), provider="openai",
+                 model="gpt-5", cost_usd=D("2.00"), cost_origin="reported", requests=1, team="search"),
+        LlmUsage(source="test", natural_key="p2", start_time=fx.day(10), bucket_seconds=86400, provider="openai",
+                 model="gpt-5", cost_usd=D("3.00"), cost_origin="priced", requests=4, via_proxy=True, team="proxy-only"),
+        LlmUsage(source="test", natural_key="p3", start_time=fx.day(12), bucket_seconds=86400, provider="openai",
+                 model="gpt-5", cost_usd=D("1.50"), cost_origin="priced", requests=2, via_proxy=True, team="data"),
+        ToolUsage(source="test", natural_key="p4", start_time=fx.day(10), bucket_seconds=86400, provider="openai",
+                  tool="web_search", calls=30, cost_usd=D("0.30"), cost_origin="priced", via_proxy=True, team="data"),
+    ])
+    rolled.commit()
+    rollups.refresh_rollups(rolled, start=fx.day(10), end=fx.day(13))
+    rolled.commit()
+    raw, rolled_rows = _raw_and_rolled(rolled, start=fx.day(1), end=fx.day(20), group_by=group_by,
+                                       tz=ZoneInfo("America/New_York"))
+    assert rolled_rows == raw
+    # 369.70 + the LiteLLM row's 2.00 + the 11-12 proxied row's 1.50; the 11-10 proxied rows are left out.
+    assert sum(row.total for row in rolled_rows) == D("373.20")
+    # The left-out row's team is still a value questions can name, as in the usage table.
+    assert "proxy-only" in rollups.stored_values(rolled)["team"]
 
 
 def test_import_refreshes_rollups(rolled, engine, tmp_path):

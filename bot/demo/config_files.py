@@ -60,6 +60,11 @@ def mapping_text() -> str:
             if tenant:
                 dims["tenant"] = tenant
             lines.append(f"  {key}: {_flow(dims)}")
+    lines += [
+        "  # Add via: litellm to a key or project that the LiteLLM proxy calls OpenAI or Anthropic with,",
+        "  # so its calls count once (the demo's proxy uses a separate Anthropic organization):",
+        "  # key_example_proxy: {team: data, via: litellm}",
+    ]
     lines.append("teams:  # LiteLLM team_id")
     lines.append(f"  {EXTRACTION.source_id}: {_flow({'team': EXTRACTION.team})}")
     lines.append("hosts:  # GPU hosts: nvidia-smi file names and FOCUS ResourceName; clocks in UTC")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
-from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
+from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions, via_proxy
 from bot.ingest.fields import RequiredFields
 from bot.ingest.reading import (
     BadValue, FieldError, get_field, natural_key, parse_count, parse_decimal, parse_text,
@@ -106,6 +106,7 @@ def _common(context: ParseContext, bucket: TimedBucket, result: dict, kind: str,
     workspace = get_field(result, "workspace_id", parse_text)  # None is the default workspace
     api_key = get_field(result, "api_key_id", parse_text)  # None is Console usage
     values: dict[str, Any] = mapped_dimensions(context, project=workspace, api_key=api_key)
+    values["via_proxy"] = via_proxy(context, project=workspace, api_key=api_key)
     if workspace is not None:
         values["project"] = workspace
     present = [name for name in groups if result.get(name) is not None]

@@ -102,3 +102,8 @@ def mapped_dimensions(context: ParseContext, *, project: str | None = None, api_
     if tags:
         found.update(mapping.from_tags(tags))
     return {key: value for key, value in found.items() if key in DIMENSIONS and value is not None}
+
+
+def via_proxy(context: ParseContext, *, project: str | None, api_key: str | None) -> bool:
+    """Return the `via_proxy` flag of a provider usage report's row (see LlmUsage.via_proxy)."""
+    return context.mapping is not None and context.mapping.via_proxy(project, api_key)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.ingest.base import ParseContext, Record, RowError, register
-from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions
+from bot.ingest.buckets import TimedBucket, iter_timed_buckets, mapped_dimensions, via_proxy
 from bot.ingest.reading import (
     BadValue, FieldError, NATURAL_KEY_LENGTH, NULL_TEXTS, get_field, natural_key, parse_count,
     parse_decimal, parse_text,
@@ -159,12 +159,13 @@ class _Rows:
         return found
 
     def mapped(self, project: str | None, api_key: str | None) -> dict[str, Any]:
-        """Return a new dict of the pair's mapped dimensions (empty without a mapping)."""
+        """Return a new dict of the pair's mapped dimensions and via_proxy flag (empty without a mapping)."""
         if self.context.mapping is None:
             return {}
         found = self.found.get((project, api_key))
         if found is None:
             found = self.found[(project, api_key)] = mapped_dimensions(self.context, project=project, api_key=api_key)
+            found["via_proxy"] = via_proxy(self.context, project=project, api_key=api_key)
         return dict(found)
 
 

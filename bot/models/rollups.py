@@ -45,6 +45,9 @@ class UsageRollup(SQLModel, table=True):
     gpu_model: str | None = Field(default=None, max_length=100)
     # 1 for priced LLM rows whose provider reported its own cost for the same project and day.
     replaced: int = Field(default=0)
+    # 1 for provider rows that repeat calls of the LiteLLM logs: counted in neither spend nor
+    # traffic, and kept only so the rollups record their dimension values.
+    proxied: int = Field(default=0)
     hourly_rate_usd: Decimal | None = Field(default=None, sa_type=Money)
     cost_usd: Decimal = Field(default=Decimal(0), sa_type=Money)
     rows: int = Field(default=0, sa_type=BigInteger)

@@ -42,6 +42,9 @@ class LlmUsage(Imported, Bucket, Dimensions, table=True):
     total_latency_ms: int | None = Field(default=None, ge=0)  # summed over the requests
     cost_usd: Decimal | None = Field(default=None, sa_type=Money)
     cost_origin: str = Field(default=COST_UNPRICED, max_length=20)
+    # True on a provider usage report's row whose API key or project the mapping declares
+    # `via: litellm`: the same calls may be in the LiteLLM logs (see bot.queries.sources).
+    via_proxy: bool = Field(default=False)
 
 
 class ReportedCost(Imported, Bucket, Dimensions, table=True):
@@ -73,6 +76,8 @@ class ToolUsage(Imported, Bucket, Dimensions, table=True):
     quantity_unit: str | None = Field(default=None, max_length=50)
     cost_usd: Decimal | None = Field(default=None, sa_type=Money)
     cost_origin: str = Field(default=COST_UNPRICED, max_length=20)
+    # Set like LlmUsage.via_proxy, on tool rows of a provider usage report.
+    via_proxy: bool = Field(default=False)
 
 
 class GpuUsage(Imported, Dimensions, table=True):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.models.usage import COST_PRICED, COST_UNPRICED, LlmUsage, ReportedCost, ToolUsage
+from bot.queries.sources import LITELLM_SOURCE
 from bot.types import Money
 
 
@@ -78,12 +79,24 @@ def _utc_day(session: Session, column):
     return sa.func.substr(column, 1, 10)  # SQLite stores the UTC wall time as ISO text
 
 
+def _not_litellm_duplicate(session: Session):
+    """Return the condition "not a LiteLLM row of a provider and UTC day with rows marked via_proxy"."""
+    table = LlmUsage.__table__
+    marked = LlmUsage.__table__.alias("marked")
+    marked_days = sa.select(marked.c.provider, _utc_day(session, marked.c.start_time)).where(marked.c.via_proxy == sa.true())
+    key = sa.tuple_(table.c.provider, _utc_day(session, table.c.start_time))
+    return sa.or_(table.c.source != LITELLM_SOURCE, key.not_in(marked_days.distinct()))
+
+
 def reconcile(session: Session, *, start: dt.date | None = None, end: dt.date | None = None,
               providers: list[str] | None = None) -> list[ReconcileRow]:
     """Compare reported costs with priced usage (LLM and tool rows) per provider and UTC day.
 
     `start` is inclusive and `end` exclusive. Only providers that report costs (OpenAI Costs API,
     Anthropic cost report) are listed, so a missing or wrong price shows up as a gap.
+    Where the provider's usage report has rows marked `via_proxy`, the LiteLLM rows of the
+    same provider and day repeat those calls. The provider's own rows are the ones its cost
+    report bills, so the LiteLLM rows are left out here (spend answers keep them instead).
     """
     reported: dict[tuple[str, str], Decimal] = {}
     priced: dict[tuple[str, str], Decimal] = {}
@@ -116,6 +129,8 @@ def reconcile(session: Session, *, start: dt.date | None = None, end: dt.date | 
             ).group_by(table.c.provider, day),
             table,
         )
+        if model is LlmUsage:
+            query = query.where(_not_litellm_duplicate(session))
         for provider, day_text, amount, missing in session.exec(query):
             key = (provider, day_text)
             if amount is not None:

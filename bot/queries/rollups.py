@@ -6,6 +6,8 @@ values except user and tenant, with the attribution rules of the raw queries
 (`bot.queries.sources`):
 - priced LLM rows covered by a provider's reported cost are kept but flagged `replaced`,
   so spend leaves them out while token and request counts keep them;
+- provider rows that repeat calls of the LiteLLM logs (`Source.duplicate`) are kept but
+  flagged `proxied`, and count in neither spend nor traffic;
 - GPU samples are summed per host and hourly rate, and hosts with FOCUS GPU rows are
   left out when the rollup is read, so a FOCUS import never needs other days rebuilt.
 
@@ -84,6 +86,10 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
     where = [source.time_column >= start, source.time_column < end]
     traffic = {name: sa.literal(0) for name in _TRAFFIC}
     replaced, rate, seconds = sa.literal(0), sa.null(), sa.literal(0)
+    proxied = sa.literal(0)
+    if source.duplicate is not None:
+        proxied = sa.case((source.duplicate(), 1), else_=0)
+        group.append(proxied)
 
     joined = None
     if source.name == "llm_usage":
@@ -122,7 +128,7 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
     else:
         cost = sa.func.coalesce(sa.func.sum(sa.type_coerce(cost_column, sa.BigInteger)), 0)
         unpriced = sa.func.sum(sa.case((cost_column.is_(None), 1), else_=0))
-    values.update(replaced=replaced, hourly_rate_usd=rate, cost_usd=cost, rows=sa.func.count(),
+    values.update(replaced=replaced, proxied=proxied, hourly_rate_usd=rate, cost_usd=cost, rows=sa.func.count(),
                   unpriced_rows=unpriced, seconds=seconds, **traffic)
     names = list(values)
     select = sa.select(*[values[name].label(name) for name in names]).where(*where).group_by(*group)
@@ -134,7 +140,7 @@ def _insert_hours(session: Session, source: Source, start: datetime, end: dateti
 def _insert_days(session: Session, start: datetime, end: datetime, dialect: str, names: list[str]) -> None:
     """Sum the hour rows of [start, end) (whole UTC days) into day rows."""
     day = truncate(UsageRollup.start_time, dialect, "day")
-    key_names = ["source", *ROLLUP_DIMENSIONS, "replaced", "hourly_rate_usd"]
+    key_names = ["source", *ROLLUP_DIMENSIONS, "replaced", "proxied", "hourly_rate_usd"]
     columns = [getattr(UsageRollup, name) for name in key_names]
     select = (
         sa.select(day.label("start_time"), sa.literal(DAY).label("bucket_seconds"), *columns,
@@ -186,7 +192,8 @@ def _insert_values(session: Session, start: datetime, end: datetime) -> None:
 
 def sources_of(tables: Iterable[str]) -> set[str]:
     """Return the rollup sources to rebuild when rows of `tables` changed. A reported cost
-    line changes which priced LLM rows it replaces, so it rebuilds llm_usage as well."""
+    line changes which priced LLM rows it replaces, so it rebuilds llm_usage as well. A
+    LiteLLM row changes which proxied provider rows count, so llm_usage rebuilds tool_usage."""
     names: set[str] = set()
     for table in tables:
         if table == CloudCost.__tablename__:
@@ -195,6 +202,8 @@ def sources_of(tables: Iterable[str]) -> set[str]:
             names.add(table)
         if table == ReportedCost.__tablename__:
             names.add(LlmUsage.__tablename__)
+        if table == LlmUsage.__tablename__:
+            names.add(ToolUsage.__tablename__)
     return names
 
 
@@ -447,7 +456,7 @@ def rollup_select(
     names = [source.name for source in chosen]
     source = UsageRollup.source == names[0] if len(names) == 1 else UsageRollup.source.in_(names)
     period = _period_condition(start, end, hours_only=hourly and not _is_utc(tz), source=source)
-    query = sa.select(*labelled, *extra_group, *measures).where(period)
+    query = sa.select(*labelled, *extra_group, *measures).where(period, UsageRollup.proxied == 0)
     if spend:
         # Only LLM rows are ever flagged replaced; GPU samples of hosts with FOCUS rows never count.
         query = query.where(UsageRollup.replaced == 0)
@@ -471,8 +480,8 @@ def traffic_select(
     group_by: Sequence[str],
     session: Session,
 ) -> sa.Select | None:
-    """Return the rollup SELECT of LLM traffic (every row, replaced or not) with `measures`,
-    or None when the rollups cannot be used."""
+    """Return the rollup SELECT of LLM traffic (replaced rows too, proxied ones not) with
+    `measures`, or None when the rollups cannot be used."""
     if not usable(session, start, end, [*(filters or {}), *group_by]):
         return None
     dialect = session.get_bind().dialect.name

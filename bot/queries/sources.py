@@ -10,6 +10,11 @@ Attribution rules, which the rollups follow as well:
   same provider, project and UTC day (reported_cost), so a day is never counted twice.
   Rows whose source reported the amount (LiteLLM spend, for example) count as they are.
   FOCUS rows of cost_kind "llm" count as LLM spend.
+- Proxied calls: a provider usage report's row marked `via_proxy` (its API key or project
+  is declared `via: litellm` in the mapping) repeats calls of the LiteLLM logs. It is left
+  out of spend, tokens and requests on the UTC days where LiteLLM rows of the same provider
+  exist; on other days (a gap in the logs) it counts. The same holds for its web search and
+  file search tool rows, whose fees LiteLLM adds to the request's spend.
 - GPU: FOCUS rows of cost_kind "gpu"; GPU samples with an hourly rate count only for
   hosts that have no FOCUS GPU row at all (matched on resource name or resource id).
 - Tools: tool usage rows plus FOCUS rows of cost_kind "tool".
@@ -26,6 +31,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -53,6 +59,15 @@ COLUMN_KINDS = {
 # cloud_cost.cost_kind values, by the cost kind they count towards.
 FOCUS_KIND = {"llm": "llm", "tools": "tool", "gpu": "gpu", "other": "other"}
 
+# The `source` of LiteLLM spend log rows (bot.ingest.litellm.SOURCE). Their `provider` is
+# the upstream provider the proxy called.
+LITELLM_SOURCE = "litellm"
+# Tools whose fees LiteLLM's cost calculator (StandardBuiltInToolCostTracking in
+# litellm/litellm_core_utils/llm_cost_calc/tool_call_cost_tracking.py) adds to a request's
+# spend. It adds code interpreter and vector store fees only for Azure, so for OpenAI and
+# Anthropic those tool rows are not in LiteLLM's spend and always count.
+TOOLS_IN_PROXY_SPEND = ("web_search", "file_search")
+
 
 class UnknownDimension(ValueError):
     """Raised when a filter or grouping names a column no cost source has."""
@@ -69,6 +84,9 @@ class Source:
     columns: Mapping[str, ColumnElement]
     where: Callable[[], ColumnElement] | None = None
     cost: Callable[[], ColumnElement] | None = None
+    # Condition of rows that repeat calls which another source counts. Such rows are left out
+    # of spend and of token and request counts, while `where` leaves rows out of spend alone.
+    duplicate: Callable[[], ColumnElement] | None = None
     # GPU samples carry a rate, not an amount: the query sums seconds per hourly rate.
     rate_based: bool = False
 
@@ -103,6 +121,25 @@ def _llm_not_reported(dialect: str) -> Callable[[], ColumnElement]:
     return condition
 
 
+def litellm_days(dialect: str) -> Select:
+    """Select the distinct (provider, UTC day) pairs that have LiteLLM rows."""
+    logged = aliased(LlmUsage, name="logged")
+    day = utc_day(logged.start_time, dialect)
+    return sa.select(logged.provider, day).where(logged.source == LITELLM_SOURCE).distinct()
+
+
+def proxy_duplicate(table, dialect: str) -> ColumnElement:
+    """Return the condition "the row is marked via_proxy and a LiteLLM row of its provider falls
+    on its UTC day". `table` is LlmUsage or ToolUsage. The condition is never NULL, so its
+    negation keeps every other row.
+
+    The pairs are one uncorrelated subquery, which both databases evaluate once per query
+    and only when a marked row comes up.
+    """
+    key = sa.tuple_(table.provider, utc_day(table.start_time, dialect))
+    return sa.and_(table.via_proxy == sa.true(), table.provider.is_not(None), key.in_(litellm_days(dialect)))
+
+
 def _gpu_host_without_focus() -> ColumnElement:
     focus_hosts = sa.select(CloudCost.id).where(
         CloudCost.cost_kind == "gpu",
@@ -133,12 +170,14 @@ def sources(dialect: str) -> list[Source]:
     focus_gpu_columns = {**focus_columns, "host": CloudCost.resource_name}
     result = [
         Source("llm", "llm_usage", LlmUsage, LlmUsage.start_time, llm_columns,
-               where=_llm_not_reported(dialect), cost=lambda: LlmUsage.cost_usd),
+               where=_llm_not_reported(dialect), cost=lambda: LlmUsage.cost_usd,
+               duplicate=lambda: proxy_duplicate(LlmUsage, dialect)),
         Source("llm", "reported_cost", ReportedCost, ReportedCost.start_time, reported_columns,
                cost=lambda: ReportedCost.amount_usd),
         Source("tools", "tool_usage", ToolUsage, ToolUsage.start_time,
                {**_dimension_columns(ToolUsage), "provider": ToolUsage.provider, "tool": ToolUsage.tool},
-               cost=lambda: ToolUsage.cost_usd),
+               cost=lambda: ToolUsage.cost_usd,
+               duplicate=lambda: sa.and_(ToolUsage.tool.in_(TOOLS_IN_PROXY_SPEND), proxy_duplicate(ToolUsage, dialect))),
         Source("gpu", "gpu_usage", GpuUsage, GpuUsage.sampled_at,
                {**_dimension_columns(GpuUsage), "host": GpuUsage.host, "gpu_model": GpuUsage.gpu_model},
                where=_gpu_host_without_focus, rate_based=True),
@@ -247,6 +286,8 @@ def filtered_select(
     )
     if source.where is not None:
         query = query.where(source.where())
+    if source.duplicate is not None:
+        query = query.where(sa.not_(source.duplicate()))
     for name, values in (filters or {}).items():
         query = query.where(matches(source.columns[name], values))
     if group_exprs:

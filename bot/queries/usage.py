@@ -42,7 +42,8 @@ class TrafficRow:
 
 def _llm_source(dialect: str) -> Source:
     source = next(source for source in sources(dialect) if source.name == "llm_usage")
-    # Tokens and requests count on every row; only the cost column follows the reported-cost rule.
+    # Tokens and requests count on every row except duplicates (Source.duplicate), and only
+    # the cost column follows the reported-cost rule.
     return replace(source, where=None)
 
 

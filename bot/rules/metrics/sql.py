@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.models import LlmUsage, Outcome
+from bot.queries.sources import proxy_duplicate
 from bot.queries.spend import SpendRow, spend_by
 
 Key = tuple[str | None, ...]
@@ -30,16 +31,22 @@ def spend_groups(
     return {tuple(row.group.get(name) for name in group_by): row for row in rows}
 
 
-def _grouped(session: Session, table, group_by: Sequence[str], measures, time_column, start, end) -> dict[Key, sa.Row]:
+def _grouped(session: Session, table, group_by: Sequence[str], measures, time_column, start, end,
+             *conditions: sa.ColumnElement) -> dict[Key, sa.Row]:
     columns = [getattr(table, name) for name in group_by]
     query = sa.select(*[column.label(f"g{index}") for index, column in enumerate(columns)], *measures)
-    query = query.where(time_column >= start, time_column < end)
+    query = query.where(time_column >= start, time_column < end, *conditions)
     if columns:
         query = query.group_by(*columns)
     result: dict[Key, sa.Row] = {}
     for row in session.execute(query):
         result[tuple(row[: len(columns)])] = row
     return result
+
+
+def _counted(session: Session) -> sa.ColumnElement:
+    """Leave out provider rows that repeat calls of the LiteLLM logs, as the query layer does."""
+    return sa.not_(proxy_duplicate(LlmUsage, session.get_bind().dialect.name))
 
 
 def llm_counts(session: Session, *, start: datetime, end: datetime, group_by: Sequence[str]) -> dict[Key, dict[str, int]]:
@@ -49,7 +56,7 @@ def llm_counts(session: Session, *, start: datetime, end: datetime, group_by: Se
         sa.func.coalesce(sa.func.sum(LlmUsage.retries), 0).label("retries"),
         sa.func.coalesce(sa.func.sum(LlmUsage.failed_requests), 0).label("failed"),
     ]
-    rows = _grouped(session, LlmUsage, group_by, measures, LlmUsage.start_time, start, end)
+    rows = _grouped(session, LlmUsage, group_by, measures, LlmUsage.start_time, start, end, _counted(session))
     return {
         key: {"requests": int(row.requests), "retries": int(row.retries), "failed": int(row.failed)}
         for key, row in rows.items()
@@ -103,7 +110,7 @@ def llm_usage_split(
         sa.func.sum(LlmUsage.cost_usd).label("cost"),
         sa.func.coalesce(sa.func.sum(LlmUsage.requests), 0).label("requests"),
     ]
-    rows = _grouped(session, LlmUsage, (*group_by, column), measures, LlmUsage.start_time, start, end)
+    rows = _grouped(session, LlmUsage, (*group_by, column), measures, LlmUsage.start_time, start, end, _counted(session))
     result: dict[Key, dict[str | None, tuple[Decimal, int]]] = {}
     for key, row in rows.items():
         result.setdefault(key[:-1], {})[key[-1]] = (row.cost or ZERO, int(row.requests))

@@ -206,8 +206,9 @@ def _short_gil_turns() -> Iterator[None]:
     The parser's thread holds the GIL for Python's switch interval (5 ms) before another
     thread may run. The writing thread needs the GIL each time the server has taken a chunk of
     a COPY, so with the default it left PostgreSQL idle for much of each batch. A 0.2 ms
-    interval cut a 200,000-row PostgreSQL import from 6.6 to 5.2 s on 2 cores (docs/benchmarks.md).
-    The interval is process-wide; it is restored when the import ends.
+    interval cut 200,000-row PostgreSQL imports on 2 cores from 6.6 to 5.2 s and from 5.9 to
+    4.9 s (docs/benchmarks.md). The interval is process-wide, so it is restored when the
+    import ends.
     """
     before = sys.getswitchinterval()
     sys.setswitchinterval(min(before, IMPORT_SWITCH_INTERVAL))

@@ -123,6 +123,8 @@ def _llm_not_reported(dialect: str) -> Callable[[], ColumnElement]:
 
 def litellm_days(dialect: str) -> Select:
     """Select the distinct (provider, UTC day) pairs that have LiteLLM rows."""
+    # NOTE: this reads every stored LiteLLM row, whatever the query's period. It runs once per
+    # statement that meets a proxied row, which stays cheap until LiteLLM logs reach millions of rows.
     logged = aliased(LlmUsage, name="logged")
     day = utc_day(logged.start_time, dialect)
     return sa.select(logged.provider, day).where(logged.source == LITELLM_SOURCE).distinct()

@@ -23,6 +23,18 @@ def test_unmigrated_database_says_upgrade(tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_rules_on_unmigrated_database(tmp_path) -> None:
+    # Every rule's metric reads a missing table, so expect one upgrade hint, not a traceback per rule.
+    repository = Path(__file__).resolve().parents[1]  # its rules/ folder is the default COSTBOT_RULES_DIR
+    for command in (["rules", "run", "--dry-run"], ["rules", "backtest", "--from", "2026-11-01", "--to", "2026-11-02"]):
+        result = _costbot(*command, cwd=repository, database_url=f"sqlite:///{tmp_path / 'new.db'}")
+        assert result.returncode == 1, command
+        assert "costbot: database error: no such table" in result.stderr
+        assert "run `costbot db upgrade` first" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "rules skipped" not in result.stderr
+
+
 def test_sqlite_missing_folder_named(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'no-such-folder' / 'costbot.db'}"
     result = _costbot("db", "upgrade", cwd=tmp_path, database_url=url)

@@ -179,3 +179,13 @@ def test_ask_chart_of_empty_forecast(tmp_path) -> None:
     assert (f"costbot: this answer has no chart (no time series, or no spend to plot), so nothing was written to "
             f"{chart}") in result.stderr
     assert not chart.exists()
+
+
+def test_import_help_lists_formats() -> None:
+    from bot.cli.ingest import FORMAT_NAMES
+    from bot.ingest.detect import load_formats
+
+    listed = FORMAT_NAMES.replace(" or ", ", ").split(", ")
+    assert sorted(listed) == sorted(load_formats())
+    options = " ".join(_section(_help(["costbot", "import"]), "Options").split())
+    assert f"Format name: {FORMAT_NAMES}." in options

@@ -200,14 +200,23 @@ def register(app: typer.Typer) -> None:
                 _usd(row.reported_usd) if row.reported_usd is not None else "(none)",
                 _usd(row.priced_usd),
                 _usd(row.gap_usd) if row.gap_usd is not None else "-",
-                f"{row.gap_pct:.1f}" if row.gap_pct is not None else "-",
+                _percent(row.gap_pct) if row.gap_pct is not None else "-",
                 str(row.unpriced_rows),
             ))  # fmt: skip
         _print_table(table)
 
 
 def _usd(amount) -> str:
-    return f"{amount:,.4f}"
+    return _without_negative_zero(f"{amount:,.4f}")
+
+
+def _percent(share) -> str:
+    return _without_negative_zero(f"{share:.1f}")
+
+
+def _without_negative_zero(text: str) -> str:
+    """Drop the sign of a small negative value that rounds to zero: "-0.0" becomes "0.0"."""
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:

@@ -39,6 +39,14 @@ def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def is_missing_table(exc: BaseException) -> bool:
+    """Return True for "no such table" (SQLite) or an undefined table (PostgreSQL)."""
+    from psycopg import errors
+
+    original = getattr(exc, "orig", None)
+    return "no such table" in str(original) or isinstance(original, errors.UndefinedTable)
+
+
 def get_engine(url: str | None = None) -> Engine:
     """Return the engine for `url` (the configured DATABASE_URL by default), one per URL and process."""
     url = _normalise_url(url or get_settings().database_url)

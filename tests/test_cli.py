@@ -23,6 +23,18 @@ def test_unmigrated_database_says_upgrade(tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_rules_on_unmigrated_database(tmp_path) -> None:
+    # Every rule's metric reads a missing table, so expect one upgrade hint, not a traceback per rule.
+    repository = Path(__file__).resolve().parents[1]  # its rules/ folder is the default COSTBOT_RULES_DIR
+    for command in (["rules", "run", "--dry-run"], ["rules", "backtest", "--from", "2026-11-01", "--to", "2026-11-02"]):
+        result = _costbot(*command, cwd=repository, database_url=f"sqlite:///{tmp_path / 'new.db'}")
+        assert result.returncode == 1, command
+        assert "costbot: database error: no such table" in result.stderr
+        assert "run `costbot db upgrade` first" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "rules skipped" not in result.stderr
+
+
 def test_sqlite_missing_folder_named(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'no-such-folder' / 'costbot.db'}"
     result = _costbot("db", "upgrade", cwd=tmp_path, database_url=url)
@@ -167,3 +179,13 @@ def test_ask_chart_of_empty_forecast(tmp_path) -> None:
     assert (f"costbot: this answer has no chart (no time series, or no spend to plot), so nothing was written to "
             f"{chart}") in result.stderr
     assert not chart.exists()
+
+
+def test_import_help_lists_formats() -> None:
+    from bot.cli.ingest import FORMAT_NAMES
+    from bot.ingest.detect import load_formats
+
+    listed = FORMAT_NAMES.replace(" or ", ", ").split(", ")
+    assert sorted(listed) == sorted(load_formats())
+    options = " ".join(_section(_help(["costbot", "import"]), "Options").split())
+    assert f"Format name: {FORMAT_NAMES}." in options

@@ -122,7 +122,8 @@ def test_overlap_replace_new_file_wins(tmp_path, engine):
     assert _totals(engine) == (1000 + 1200 + 800 + 500, 10 + 12 + 8 + 5)
     assert _by_project(engine) == {None: 1000, "p1": 1200 + 500, "p2": 800}
     assert (summary.rows_imported, summary.rows_duplicate) == (3, 0)
-    assert f"replaced 1 stored rows of import #{daily.import_id}" in summary.line()
+    assert f"replaced 1 stored row of import #{daily.import_id}" in summary.line()
+    assert "left out" not in summary.line()
     assert _rollup_tokens(engine) == 1000 + 1200 + 800 + 500
 
 
@@ -133,6 +134,7 @@ def test_overlap_keep_stored_rows_win(tmp_path, engine):
     assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
     assert _by_project(engine) == {None: 1000 + 2000, "p1": 500}
     assert (summary.rows_imported, summary.rows_duplicate) == (1, 2)
+    assert "over its time; left out 2 rows of this file, counted as duplicate, because the stored rows cover" in summary.line()
     assert _rollup_tokens(engine) == 1000 + 2000 + 500
 
 
@@ -143,6 +145,23 @@ def test_overlap_straddling_bucket_stays_whole(tmp_path, engine):
     summary = import_file(_hourly(tmp_path, start="2026-11-02T12:00:00", count=18), engine=engine, overlap="replace")
     assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
     assert (summary.rows_imported, summary.rows_duplicate) == (1, 1)
+    assert "replaced 0 stored rows of import #" in summary.line()
+    assert "left out 1 row of this file, counted as duplicate, because they start inside a longer stored bucket" in summary.line()
+    assert _rollup_tokens(engine) == 1000 + 2000 + 500
+
+
+def test_overlap_keep_straddling_file_bucket_wins(tmp_path, engine):
+    # The stored hourly file starts at Nov 2 12:00. The daily file's Nov 2 bucket reaches
+    # outside that time, so with keep it stays whole and removes the stored Nov 2 12:00 row
+    # (p2, 800). The stored Nov 3 03:00 row (p1, 500) is kept.
+    hourly = import_file(_hourly(tmp_path, start="2026-11-02T12:00:00", count=18), engine=engine)
+    summary = import_file(_daily(tmp_path), engine=engine, overlap="keep")
+    assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
+    assert _by_project(engine) == {None: 1000 + 2000, "p1": 500}
+    assert (summary.rows_imported, summary.rows_duplicate) == (2, 0)
+    assert f"kept the rows of import #{hourly.import_id} (" in summary.line()
+    assert "over its time, but removed 1 of them that lie inside a longer bucket of this file" in summary.line()
+    assert "left out" not in summary.line()
     assert _rollup_tokens(engine) == 1000 + 2000 + 500
 
 
@@ -159,6 +178,18 @@ def test_overlap_replace_reverse_order(tmp_path, engine):
 def test_overlap_add_counts_both(tmp_path, engine):
     import_file(_daily(tmp_path), engine=engine)
     import_file(_hourly(tmp_path), engine=engine, overlap="add")
+    assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
+
+
+def test_overlap_add_applies_to_one_import(tmp_path, engine):
+    # The policy is not stored. Importing the daily file again meets the hourly rows that
+    # `add` kept, so it fails until it passes `add` again, which then adds nothing.
+    import_file(_daily(tmp_path), engine=engine)
+    import_file(_hourly(tmp_path), engine=engine, overlap="add")
+    with pytest.raises(ImportFailed):
+        import_file(_daily(tmp_path), engine=engine)
+    again = import_file(_daily(tmp_path), engine=engine, overlap="add")
+    assert (again.rows_imported, again.rows_duplicate) == (0, 2)
     assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
 
 
@@ -182,4 +213,4 @@ def test_overlap_cli_prints_error(cli_env, tmp_path):
     assert f"{tmp_path / 'hourly.json'}: nothing imported\n" in failed.stderr  # no --skip-bad-rows hint
     replaced = runner.invoke(app, ["import", str(_hourly(tmp_path)), "--overlap", "replace"])
     assert replaced.exit_code == 0, replaced.stderr
-    assert "imported 3, duplicate 0, rejected 0; replaced 1 stored rows of import #" in replaced.stdout
+    assert "imported 3, duplicate 0, rejected 0; replaced 1 stored row of import #" in replaced.stdout

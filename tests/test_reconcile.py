@@ -118,3 +118,16 @@ def test_cli_rejects_end_before_start(tmp_path, monkeypatch):
         settings.get_settings.cache_clear()
     assert result.exit_code == 2
     assert "2026-11-18 is not after --start 2026-11-20" in " ".join(result.output.split())
+
+
+def test_cli_rounds_small_gaps_to_zero():
+    from bot.cli.ingest import _percent, _usd
+
+    # A reconcile row of the demo: reported 465.0144, priced 465.1506, so the gap is -0.1362
+    # and -0.1362 / 465.0144 = -0.0293%, printed as 0.0 rather than -0.0.
+    assert _percent(Decimal("-0.1362") / Decimal("465.0144") * 100) == "0.0"
+    assert _percent(Decimal("-0.06")) == "-0.1"
+    assert _percent(Decimal("0.04")) == "0.0"
+    assert _usd(Decimal("-0.00004")) == "0.0000"
+    assert _usd(Decimal("-0.1362")) == "-0.1362"
+    assert _usd(Decimal("-1234.5")) == "-1,234.5000"

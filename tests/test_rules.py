@@ -314,6 +314,15 @@ def test_model_classes_longest_pattern_wins():
     assert classes.classify("my-finetune") == "unknown"
 
 
+def test_model_classes_ignore_provider_prefix():
+    # LiteLLM logs may name the model with its provider, as in "openai/gpt-5.2".
+    classes = load_model_classes(RULES / "model_classes.yml")
+    assert classes.classify("openai/gpt-5.2") == "premium"
+    assert classes.classify("openai/gpt-5-mini") == "mid"
+    assert classes.classify("anthropic/claude-haiku-4-5") == "economy"
+    assert classes.classify("bedrock/my-finetune") == "unknown"
+
+
 def test_guidance_catalog_urls_and_errors(tmp_path: Path):
     catalog = load_catalog(RULES / "guidance.yml", "https://mirror.example/")
     assert catalog.page("model-routing").url == "https://mirror.example/models-and-apis/model-routing/"

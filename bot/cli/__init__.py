@@ -66,10 +66,12 @@ def main() -> None:
     try:
         app()
     except (OperationalError, ProgrammingError) as exc:
+        from bot.db import is_missing_table
+
         # Most often a database that was never migrated; the full error goes to the log.
         logging.getLogger(__name__).debug("database error", exc_info=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        if _is_missing_table(exc):
+        if is_missing_table(exc):
             hint = f"If tables are missing, run `costbot db upgrade` first (DATABASE_URL={_safe_url()})."
         elif get_settings().database_url.startswith("sqlite"):
             hint = (f"Check that the folder of the SQLite file in DATABASE_URL ({_safe_url()}) exists and is "
@@ -79,14 +81,6 @@ def main() -> None:
                     "Create the database if needed, then run `costbot db upgrade`.")
         typer.echo(f"costbot: database error: {reason}\n{hint}", err=True)
         sys.exit(1)
-
-
-def _is_missing_table(exc: Exception) -> bool:
-    """Return True for "no such table" (SQLite) or an undefined table (PostgreSQL)."""
-    from psycopg import errors
-
-    original = getattr(exc, "orig", None)
-    return "no such table" in str(original) or isinstance(original, errors.UndefinedTable)
 
 
 def _safe_url() -> str:

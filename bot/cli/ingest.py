@@ -18,6 +18,13 @@ from bot.settings import get_settings
 # --overlap's choices (bot.ingest.overlap).
 OverlapPolicy = Enum("OverlapPolicy", {policy: policy for policy in POLICIES}, type=str)
 
+# The names --format takes, written out so that help does not import every parser; a test
+# checks them against the registry in bot.ingest.detect.
+FORMAT_NAMES = (
+    "openai_usage, openai_costs, anthropic_usage, anthropic_costs, litellm_csv, litellm_json, "
+    "focus, nvidia_smi, dcgm, outcomes_csv or tools_csv"
+)
+
 # Errors printed per file before the rest are cut off; the import stops reading there too.
 MAX_ERRORS_SHOWN = 20
 
@@ -58,7 +65,7 @@ def register(app: typer.Typer) -> None:
     def import_(
         files: list[Path] = typer.Argument(..., metavar="FILE", help="Export files to import.", show_default=False),
         format_name: str | None = typer.Option(
-            None, "--format", metavar="NAME", help="Format name; detected from the content when omitted."
+            None, "--format", metavar="NAME", help=f"Format name: {FORMAT_NAMES}. Detected from the content when omitted."
         ),
         skip_bad_rows: bool = typer.Option(
             False, "--skip-bad-rows", help="Import the good rows and write the bad ones to FILE.rejects.csv."
@@ -85,7 +92,7 @@ def register(app: typer.Typer) -> None:
 
         A file with a bad row imports nothing unless --skip-bad-rows. Formats: OpenAI usage
         and costs, Anthropic usage and cost reports, LiteLLM spend logs, FOCUS, nvidia-smi,
-        DCGM, and the outcomes and tools CSVs (see --format with a wrong name for the list).
+        DCGM, and the outcomes and tools CSVs (docs/formats.md describes each).
 
         \b
         Examples:
@@ -193,14 +200,23 @@ def register(app: typer.Typer) -> None:
                 _usd(row.reported_usd) if row.reported_usd is not None else "(none)",
                 _usd(row.priced_usd),
                 _usd(row.gap_usd) if row.gap_usd is not None else "-",
-                f"{row.gap_pct:.1f}" if row.gap_pct is not None else "-",
+                _percent(row.gap_pct) if row.gap_pct is not None else "-",
                 str(row.unpriced_rows),
             ))  # fmt: skip
         _print_table(table)
 
 
 def _usd(amount) -> str:
-    return f"{amount:,.4f}"
+    return _without_negative_zero(f"{amount:,.4f}")
+
+
+def _percent(share) -> str:
+    return _without_negative_zero(f"{share:.1f}")
+
+
+def _without_negative_zero(text: str) -> str:
+    """Drop the sign of a small negative value that rounds to zero: "-0.0" becomes "0.0"."""
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:

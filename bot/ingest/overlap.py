@@ -44,8 +44,9 @@ _IN_CHUNK = 500
 
 @dataclass
 class Resolved:
-    """The outcome of the overlap policy: the rows of this import it removed, one note per
-    earlier import whose rows it removed or kept, and the time ranges whose rollups changed."""
+    """The outcome of the overlap policy: the rows of this import it removed, the summary notes
+    on what it did with each earlier import's rows and with this file's, and the time ranges
+    whose rollups changed."""
 
     removed_new: int = 0
     notes: list[str] = field(default_factory=list)
@@ -113,9 +114,12 @@ def resolve_overlaps(
             low = min(series.start, *(other.start for other in earlier)) - _WIDEST_BUCKET
         high = max(series.end, *(other.end for other in earlier)) + _WIDEST_BUCKET
         resolved.refresh.append((low, high, series.table))
-        resolved.removed_new += removed.pop(import_id, 0)
+        removed_here = removed.pop(import_id, 0)
+        resolved.removed_new += removed_here
         for other in earlier:
             resolved.notes.append(_note(policy, other, removed.get(other.import_id, 0)))
+        if removed_here:
+            resolved.notes.append(_left_out_note(policy, removed_here))
     if problems:
         raise ImportFailed(problems)
     return resolved
@@ -219,8 +223,28 @@ def _conflict(path: str, series: SeriesSeen, earlier: _Earlier) -> RowError:
     )  # fmt: skip
 
 
+def _rows(count: int, adjective: str = "") -> str:
+    """Return "1 row", "2 rows" or, with an adjective, "1 stored row"."""
+    noun = "row" if count == 1 else "rows"
+    return f"{count} {adjective} {noun}" if adjective else f"{count} {noun}"
+
+
 def _note(policy: str, earlier: _Earlier, removed: int) -> str:
+    """Describe what the policy did with the stored rows of one earlier import."""
     series = _describe(earlier.width, earlier.fields)
     if policy == "replace":
-        return f"replaced {removed} stored rows of import #{earlier.import_id} ({earlier.path}, {series})"
-    return f"kept the rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
+        return f"replaced {_rows(removed, 'stored')} of import #{earlier.import_id} ({earlier.path}, {series})"
+    kept = f"kept the rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
+    if removed:
+        # A bucket of this file reaches outside the stored time, so it stays whole and wins there.
+        kept += f", but removed {removed} of them that lie inside a longer bucket of this file reaching outside that time"
+    return kept
+
+
+def _left_out_note(policy: str, removed: int) -> str:
+    """Describe the rows of this file the policy removed; the summary counts them as duplicate."""
+    if policy == "replace":
+        reason = "they start inside a longer stored bucket that reaches outside this file's time"
+    else:
+        reason = "the stored rows cover their time"
+    return f"left out {_rows(removed)} of this file, counted as duplicate, because {reason}"

@@ -48,7 +48,7 @@ def scope_text(query: Query) -> str:
 
 
 def headline_scope(query: Query) -> str:
-    """Return the escaped subject of a headline: "Team search" or "All teams"."""
+    """Return the escaped subject of a headline: "Team search", or "Everyone" without filters."""
     if not query.filters:
         return "Everyone"
     text = escape(scope_text(query))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.db import is_missing_table
 from bot.questions.periods import days_before
 from bot.rules.compile import CompiledRules, QuerySpec
 from bot.rules.engine import RuleEngine
@@ -90,7 +91,8 @@ def evaluate(
 ) -> Evaluation:
     """Compute the snapshots of every query the active rules need, match them in durable-rules
     and render a draft per match. Windows are whole days of the workspace time zone `tz`.
-    A query or rule that raises is logged and skipped."""
+    A query or rule that raises is logged and skipped, unless the error is a missing table,
+    which is raised."""
     result = Evaluation(at=at)
     rules = [rule for rule in compiled.active_rules if rule_ids is None or rule.id in rule_ids]
     needed = {compiled.rule_query[rule.id] for rule in rules}
@@ -102,6 +104,8 @@ def evaluate(
             with session.begin_nested():
                 result.snapshots[key] = METRICS[spec.metric].compute(session, metric_query(spec, at, tz), context)
         except Exception as exc:  # noqa: BLE001 (one failing metric must not stop the other rules)
+            if is_missing_table(exc):
+                raise  # an unmigrated database fails every rule, so the CLI prints the upgrade hint once
             failed_queries[key] = f"metric {spec.metric} failed: {type(exc).__name__}: {exc}"
             logger.exception("rules metric failed query=%s metric=%s", key, spec.metric)
 

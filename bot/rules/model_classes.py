@@ -28,12 +28,15 @@ class ModelClasses:
     patterns: tuple[tuple[str, str], ...]  # (pattern, class), lowercase patterns
 
     def classify(self, model: str | None) -> str:
+        """Return the class of `model`. A name with a provider prefix, as LiteLLM logs may
+        write it ("openai/gpt-5.2"), is also matched without the prefix."""
         if not model:
             return UNKNOWN_CLASS
         name = model.lower()
+        names = [name, name.rsplit("/", 1)[1]] if "/" in name else [name]
         best_class, best_length = UNKNOWN_CLASS, -1
         for pattern, model_class in self.patterns:
-            if len(pattern) > best_length and fnmatch.fnmatchcase(name, pattern):
+            if len(pattern) > best_length and any(fnmatch.fnmatchcase(candidate, pattern) for candidate in names):
                 best_class, best_length = model_class, len(pattern)
         return best_class
 

@@ -1,0 +1,119 @@
+"""Overlap cases beyond tests/test_import_overlap.py: cost exports grouped by line item, files
+with gaps or rejected buckets, chains of imports, and the summary line's counts and notes.
+
+OpenAI completions usage below is of model gpt-4o-mini with no output tokens, so only input
+tokens and requests are compared.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.ingest.base import ImportFailed
+from bot.ingest.loader import import_file
+from bot.models.usage import LlmUsage, ReportedCost
+from bot.queries import rollups
+from bot.queries.spend import spend_by
+
+D = Decimal
+MODEL = "gpt-4o-mini"
+MINUTE, HOUR, DAY = 60, 3600, 86400
+START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def _at(day: int, hour: int = 0) -> datetime:
+    """Return 2026-11-`day` at `hour`:00 UTC."""
+    return START + timedelta(days=day - 1, hours=hour)
+
+
+def _completions(tokens: int, requests: int, **groups: str) -> dict:
+    result = {"object": "organization.usage.completions.result", "input_tokens": tokens, "output_tokens": 0,
+              "num_model_requests": requests, "project_id": None, "user_id": None, "api_key_id": None,
+              "model": MODEL, "batch": None, "service_tier": None}
+    result.update(groups)
+    return result
+
+
+def _cost(value: str, line_item: str | None = None, project_id: str | None = None) -> dict:
+    return {"object": "organization.costs.result", "amount": {"value": value, "currency": "usd"},
+            "line_item": line_item, "project_id": project_id, "api_key_id": None, "quantity": None,
+            "quantity_unit": None}
+
+
+def _buckets(start: datetime, width: int, count: int, results: dict[datetime, list[dict]]) -> list[dict]:
+    """Return `count` buckets of `width` seconds from `start`. `results` maps a bucket's start to its results."""
+    first = int(start.timestamp())
+    return [
+        {"object": "bucket", "start_time": first + n * width, "end_time": first + (n + 1) * width,
+         "results": results.get(start + timedelta(seconds=n * width), [])}
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def _page(path: Path, buckets: list[dict]) -> Path:
+    path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False, "next_page": None}))
+    return path
+
+
+def _llm_totals(engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        tokens, requests = connection.execute(
+            sa.select(sa.func.sum(LlmUsage.input_tokens), sa.func.sum(LlmUsage.requests))
+        ).one()
+    return int(tokens or 0), int(requests or 0)
+
+
+def _reported(engine) -> Decimal:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.sum(ReportedCost.amount_usd))).scalar_one() or D(0)
+
+
+def _spend_raw_and_rolled(engine, start: datetime, end: datetime):
+    """Return the total spend of [start, end) from the raw tables and from the rollups."""
+    with Session(engine) as session:
+        session.info[rollups.PINNED_KEY] = False
+        try:
+            raw = spend_by(session, start=start, end=end)
+        finally:
+            session.info.pop(rollups.PINNED_KEY)
+        assert rollups.usable(session, start, end)
+        rolled = spend_by(session, start=start, end=end)
+    return sum((row.total for row in raw), D(0)), sum((row.total for row in rolled), D(0))
+
+
+# --- OpenAI Costs API -----------------------------------------------------------------------
+
+
+def _costs_by_line_item(tmp_path: Path) -> Path:
+    # Nov 1: p1 input 1.00 + p1 output 0.50 + p2 input 0.25 = 1.75
+    return _page(tmp_path / "costs_line_items.json", _buckets(START, DAY, 1, {START: [
+        _cost("1.00", "gpt-4o-mini, input", "p1"), _cost("0.50", "gpt-4o-mini, output", "p1"),
+        _cost("0.25", "gpt-4o-mini, input", "p2"),
+    ]}))  # fmt: skip
+
+
+def _costs_by_project(tmp_path: Path) -> Path:
+    # The same Nov 1 costs grouped by project only: p1 1.00 + 0.50 = 1.50, p2 0.25.
+    return _page(tmp_path / "costs_projects.json",
+                 _buckets(START, DAY, 1, {START: [_cost("1.50", project_id="p1"), _cost("0.25", project_id="p2")]}))
+
+
+def test_costs_line_item_grouping_is_other_series(tmp_path, engine):
+    first = import_file(_costs_by_line_item(tmp_path), engine=engine)
+    with pytest.raises(ImportFailed) as caught:
+        import_file(_costs_by_project(tmp_path), engine=engine)
+    [error] = [str(error) for error in caught.value.errors]
+    assert f"import #{first.import_id} ({tmp_path / 'costs_line_items.json'})" in error
+    assert "grouped by line_item, project_id, and this file has daily buckets grouped by project_id" in error
+    assert _reported(engine) == D("1.75")
+
+    import_file(_costs_by_project(tmp_path), engine=engine, overlap="replace")
+    assert _reported(engine) == D("1.75")  # 1.50 + 0.25 in place of 1.00 + 0.50 + 0.25
+    assert _spend_raw_and_rolled(engine, START, _at(2)) == (D("1.75"), D("1.75"))

@@ -117,3 +117,38 @@ def test_costs_line_item_grouping_is_other_series(tmp_path, engine):
     import_file(_costs_by_project(tmp_path), engine=engine, overlap="replace")
     assert _reported(engine) == D("1.75")  # 1.50 + 0.25 in place of 1.00 + 0.50 + 0.25
     assert _spend_raw_and_rolled(engine, START, _at(2)) == (D("1.75"), D("1.75"))
+
+
+# --- completions usage of Nov 1 and Nov 2 ----------------------------------------------------
+# Nov 1: 1,000 tokens and 10 requests at 03:00 (p1) and 500 tokens and 5 requests at 15:00 (p2).
+# Nov 2: 2,000 tokens and 20 requests at 09:00 (p1).
+
+
+def _daily(tmp_path: Path, name: str = "daily.json", days: int = 2) -> Path:
+    """Daily buckets grouped by model from Nov 1."""
+    results = {_at(1): [_completions(1500, 15)], _at(2): [_completions(2000, 20)]}
+    return _page(tmp_path / name, _buckets(START, DAY, days, results))
+
+
+def _hourly(tmp_path: Path, name: str = "hourly.json", hours: int = 48) -> Path:
+    """Hourly buckets grouped by project and model from Nov 1 00:00."""
+    results = {
+        _at(1, 3): [_completions(1000, 10, project_id="p1")],
+        _at(1, 15): [_completions(500, 5, project_id="p2")],
+        _at(2, 9): [_completions(2000, 20, project_id="p1")],
+    }
+    return _page(tmp_path / name, _buckets(START, HOUR, hours, results))
+
+
+def test_overlap_failure_leaves_no_rejects_file(tmp_path, engine):
+    import_file(_daily(tmp_path), engine=engine)
+    hourly = _hourly(tmp_path)
+    page = json.loads(hourly.read_text())
+    page["data"][9]["results"] = [_completions(-5, 1, project_id="p1")]  # Nov 1 09:00: a bad row
+    hourly.write_text(json.dumps(page))
+
+    with pytest.raises(ImportFailed) as caught:
+        import_file(hourly, engine=engine, skip_bad_rows=True)
+    assert [error.field for error in caught.value.errors] == ["overlap"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["daily.json", "hourly.json"]
+    assert _llm_totals(engine) == (1500 + 2000, 15 + 20)

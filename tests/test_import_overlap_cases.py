@@ -152,3 +152,44 @@ def test_overlap_failure_leaves_no_rejects_file(tmp_path, engine):
     assert [error.field for error in caught.value.errors] == ["overlap"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["daily.json", "hourly.json"]
     assert _llm_totals(engine) == (1500 + 2000, 15 + 20)
+
+
+# --- the time a file covers is its buckets' time, gaps left out -------------------------------
+
+
+def test_gap_between_pages_not_claimed(tmp_path, engine):
+    # Nov 5 10:00 hourly: 7,000 tokens and 70 requests. The daily file joins two exports as JSON
+    # Lines: Nov 1 to 2 and Nov 9 to 10, so it has no bucket of Nov 5.
+    import_file(_page(tmp_path / "nov5.json", _buckets(_at(5), HOUR, 24, {_at(5, 10): [_completions(7000, 70)]})),
+                engine=engine)
+    first = _buckets(START, DAY, 2, {_at(1): [_completions(1500, 15)], _at(2): [_completions(2000, 20)]})
+    second = _buckets(_at(9), DAY, 2, {_at(10): [_completions(4000, 40)]})
+    joined = tmp_path / "joined.jsonl"
+    joined.write_text("\n".join(json.dumps({"object": "page", "data": part, "has_more": False}) for part in (first, second)))
+
+    summary = import_file(joined, engine=engine)  # no overlap, so the default policy imports it
+    assert (summary.rows_imported, summary.notes) == (3, [])
+    assert _llm_totals(engine) == (7000 + 1500 + 2000 + 4000, 70 + 15 + 20 + 40)
+
+    import_file(joined, engine=engine, overlap="replace")  # nothing of Nov 5 is replaced either
+    assert _llm_totals(engine) == (7000 + 1500 + 2000 + 4000, 70 + 15 + 20 + 40)
+
+
+def test_rejected_bucket_time_not_claimed(tmp_path, engine):
+    # Daily by model: Nov 1 1,500 and Nov 2 2,000 tokens, Nov 3 empty. The file grouped by
+    # project has Nov 1 to 3, with 3,000 tokens on Nov 3, but its Nov 2 bucket has a bad start
+    # time and is rejected, so the file covers Nov 1 and Nov 3 only.
+    import_file(_daily(tmp_path, days=3), engine=engine)
+    buckets = _buckets(START, DAY, 3, {
+        _at(1): [_completions(1000, 10, project_id="p1"), _completions(500, 5, project_id="p2")],
+        _at(2): [_completions(2000, 20, project_id="p1")],
+        _at(3): [_completions(3000, 30, project_id="p1")],
+    })  # fmt: skip
+    buckets[1]["start_time"] = "yesterday"
+    by_project = _page(tmp_path / "by_project.json", buckets)
+
+    summary = import_file(by_project, engine=engine, skip_bad_rows=True, overlap="replace")
+    assert (summary.rows_imported, summary.rows_rejected) == (3, 1)
+    assert _llm_totals(engine) == (1000 + 500 + 2000 + 3000, 10 + 5 + 20 + 30)  # Nov 2 stays the daily row
+    raw, rolled = _spend_raw_and_rolled(engine, START, _at(4))
+    assert rolled == raw

@@ -83,6 +83,10 @@ def resolve_overlaps(
         raise ValueError(f"unknown overlap policy {policy!r}; use one of: {', '.join(POLICIES)}")
     resolved = Resolved()
     problems: list[RowError] = []
+    # Per (table, scope), summed over this file's ranges of time: the rows removed of each
+    # earlier import, and the rows of this file left out.
+    outcomes: dict[tuple[str, str], dict[int, tuple[_Earlier, int]]] = {}
+    left_out: dict[tuple[str, str], int] = {}
     for series in seen:
         _record(connection, import_id, series)
         if policy == "add":
@@ -110,18 +114,25 @@ def resolve_overlaps(
             mine = _spans(connection, table, series, [import_id],
                           min(other.start for other in earlier) - _WIDEST_BUCKET, max(other.end for other in earlier))
             removed = _settle(connection, table, series, [(other.start, other.end) for other in earlier],
-                              [other.import_id for other in earlier], mine)
+                              sorted({other.import_id for other in earlier}), mine)
             low = min(series.start, *(other.start for other in earlier)) - _WIDEST_BUCKET
         high = max(series.end, *(other.end for other in earlier)) + _WIDEST_BUCKET
         resolved.refresh.append((low, high, series.table))
         removed_here = removed.pop(import_id, 0)
         resolved.removed_new += removed_here
+        key = (series.table, series.scope)
+        found = outcomes.setdefault(key, {})
         for other in earlier:
-            resolved.notes.append(_note(policy, other, removed.get(other.import_id, 0)))
-        if removed_here:
-            resolved.notes.append(_left_out_note(policy, removed_here))
+            counted = found.get(other.import_id, (other, 0))[1]
+            # An earlier import of several ranges is listed once per range; count its rows once.
+            found[other.import_id] = (other, counted + removed.pop(other.import_id, 0))
+        left_out[key] = left_out.get(key, 0) + removed_here
     if problems:
         raise ImportFailed(problems)
+    for key, by_import in outcomes.items():
+        resolved.notes.extend(_note(policy, other, removed) for other, removed in by_import.values())
+        if left_out[key]:
+            resolved.notes.append(_left_out_note(policy, left_out[key]))
     return resolved
 
 

@@ -193,3 +193,35 @@ def test_rejected_bucket_time_not_claimed(tmp_path, engine):
     assert _llm_totals(engine) == (1000 + 500 + 2000 + 3000, 10 + 5 + 20 + 30)  # Nov 2 stays the daily row
     raw, rolled = _spend_raw_and_rolled(engine, START, _at(4))
     assert rolled == raw
+
+
+# --- keep: the stored rows win, including those whose keys this file repeats -----------------
+
+
+def test_keep_after_replace_keeps_taken_rows(tmp_path, engine):
+    daily = import_file(_daily(tmp_path), engine=engine)
+    import_file(_hourly(tmp_path, "nov1.json", hours=24), engine=engine, overlap="replace")
+    assert _llm_totals(engine) == (1000 + 500 + 2000, 10 + 5 + 20)  # Nov 1 hourly, Nov 2 daily
+
+    # The hourly export of Nov 1 and 2 repeats the stored hourly rows of Nov 1, which stay.
+    # Its new row of Nov 2 lies inside the daily import's Nov 2 and is left out.
+    summary = import_file(_hourly(tmp_path), engine=engine, overlap="keep")
+    assert _llm_totals(engine) == (1000 + 500 + 2000, 10 + 5 + 20)
+    assert (summary.rows_imported, summary.rows_duplicate) == (0, 3)
+    assert summary.notes == [
+        f"kept the rows of import #{daily.import_id} ({tmp_path / 'daily.json'}, daily buckets grouped by model) over its time",
+        "left out 1 row of this file, counted as duplicate, because the stored rows cover their time",
+    ]
+    raw, rolled = _spend_raw_and_rolled(engine, START, _at(3))
+    assert rolled == raw
+
+
+def test_keep_after_add_keeps_added_rows(tmp_path, engine):
+    import_file(_daily(tmp_path), engine=engine)
+    import_file(_hourly(tmp_path), engine=engine, overlap="add")  # two organizations: both count
+    both = (1500 + 2000 + 1000 + 500 + 2000, 15 + 20 + 10 + 5 + 20)
+    assert _llm_totals(engine) == both
+
+    summary = import_file(_hourly(tmp_path), engine=engine, overlap="keep")
+    assert _llm_totals(engine) == both
+    assert (summary.rows_imported, summary.rows_duplicate) == (0, 3)

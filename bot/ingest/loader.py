@@ -171,7 +171,10 @@ def import_file(
             if days is not None:
                 days.written(writer)
         try:
-            resolved = resolve_overlaps(connection, import_id, str(path), context.series.seen(), overlap)
+            stored_max_ids = {
+                writer.table.name: writer.stored_max_id for writer in writers.values() if writer.stored_max_id is not None
+            }
+            resolved = resolve_overlaps(connection, import_id, str(path), context.series.seen(), overlap, stored_max_ids)
         except ImportFailed as exc:
             if rejects is not None:
                 rejects.discard()  # the transaction rolls back, so no row was rejected either

@@ -209,8 +209,9 @@ def test_keep_after_replace_keeps_taken_rows(tmp_path, engine):
     assert _llm_totals(engine) == (1000 + 500 + 2000, 10 + 5 + 20)
     assert (summary.rows_imported, summary.rows_duplicate) == (0, 3)
     assert summary.notes == [
-        f"kept the rows of import #{daily.import_id} ({tmp_path / 'daily.json'}, daily buckets grouped by model) over its time",
-        "left out 1 row of this file, counted as duplicate, because the stored rows cover their time",
+        f"kept the openai completions rows of import #{daily.import_id} ({tmp_path / 'daily.json'}, "
+        "daily buckets grouped by model) over its time",
+        "left out 1 openai completions row of this file, counted as duplicate, because the stored rows cover their time",
     ]
     raw, rolled = _spend_raw_and_rolled(engine, START, _at(3))
     assert rolled == raw
@@ -225,3 +226,54 @@ def test_keep_after_add_keeps_added_rows(tmp_path, engine):
     summary = import_file(_hourly(tmp_path), engine=engine, overlap="keep")
     assert _llm_totals(engine) == both
     assert (summary.rows_imported, summary.rows_duplicate) == (0, 3)
+
+
+# --- the notes of the summary line ------------------------------------------------------------
+
+
+def _anthropic_report(path: Path, width: int, count: int, group: str) -> Path:
+    """Write a usage report of claude-sonnet-4-5 from Nov 1 with `count` buckets of `width` seconds.
+
+    Nov 1 03:00: 1,000 input tokens and 4 web searches in workspace w1 with key k1.
+    Nov 1 15:00: 500 input tokens and no web search in workspace w2 with key k2.
+    The rows are grouped by model and `group` (workspace_id or api_key_id).
+    """
+    calls = [(_at(1, 3), "w1", "k1", 1000, 4), (_at(1, 15), "w2", "k2", 500, 0)]
+    buckets = []
+    for n in range(count):
+        start = START + timedelta(seconds=n * width)
+        end = start + timedelta(seconds=width)
+        results = [
+            {"uncached_input_tokens": tokens, "cache_read_input_tokens": 0, "output_tokens": 0,
+             "server_tool_use": {"web_search_requests": searches}, "model": "claude-sonnet-4-5",
+             "workspace_id": workspace if group == "workspace_id" else None,
+             "api_key_id": key if group == "api_key_id" else None}
+            for when, workspace, key, tokens, searches in calls if start <= when < end
+        ]  # fmt: skip
+        buckets.append({"starting_at": start.isoformat(), "ending_at": end.isoformat(), "results": results})
+    path.write_text(json.dumps({"data": buckets, "has_more": False, "next_page": None}))
+    return path
+
+
+def test_notes_name_the_usage(tmp_path, engine):
+    # The report gives LLM rows and web search rows, and each note names which rows it is about.
+    daily = import_file(_anthropic_report(tmp_path / "daily.json", DAY, 1, "workspace_id"), engine=engine)
+    hourly = _anthropic_report(tmp_path / "hourly.json", HOUR, 24, "api_key_id")
+    where = f"import #{daily.import_id} ({tmp_path / 'daily.json'}, daily buckets grouped by model, workspace_id)"
+
+    replaced = import_file(hourly, engine=engine, overlap="replace")
+    assert replaced.notes == [
+        f"replaced 2 stored anthropic messages rows of {where}",  # w1 and w2
+        f"replaced 1 stored anthropic web_search row of {where}",  # w1's 4 searches
+    ]
+
+    kept = import_file(tmp_path / "daily.json", engine=engine, overlap="keep")
+    where = f"import #{replaced.import_id} ({hourly}, hourly buckets grouped by api_key_id, model)"
+    assert kept.notes == [
+        f"kept the anthropic messages rows of {where} over its time",
+        "left out 2 anthropic messages rows of this file, counted as duplicate, because the stored rows cover their time",
+        f"kept the anthropic web_search rows of {where} over its time",
+        "left out 1 anthropic web_search row of this file, counted as duplicate, because the stored rows cover their time",
+    ]
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.sum(LlmUsage.input_tokens))).scalar_one() == 1000 + 500

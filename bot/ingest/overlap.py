@@ -148,9 +148,10 @@ def resolve_overlaps(
         left_out = before - _count(connection, table, series, import_id,
                                    _inserted(table, (stored_max_ids or {}).get(series.table)))
         resolved.removed_new += left_out
-        resolved.notes.extend(_note(policy, other, removed) for other, removed in by_import.values())
+        usage = f"{series.source} {series.scope}"  # one file may give two, such as LLM and web search rows
+        resolved.notes.extend(_note(policy, usage, other, removed) for other, removed in by_import.values())
         if left_out:
-            resolved.notes.append(_left_out_note(policy, left_out))
+            resolved.notes.append(_left_out_note(policy, usage, left_out))
     return resolved
 
 
@@ -273,22 +274,23 @@ def _rows(count: int, adjective: str = "") -> str:
     return f"{count} {adjective} {noun}" if adjective else f"{count} {noun}"
 
 
-def _note(policy: str, earlier: _Earlier, removed: int) -> str:
-    """Describe what the policy did with the stored rows of one earlier import."""
+def _note(policy: str, usage: str, earlier: _Earlier, removed: int) -> str:
+    """Describe what the policy did with the stored `usage` rows (such as "openai completions")
+    of one earlier import."""
     series = _describe(earlier.width, earlier.fields)
     if policy == "replace":
-        return f"replaced {_rows(removed, 'stored')} of import #{earlier.import_id} ({earlier.path}, {series})"
-    kept = f"kept the rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
+        return f"replaced {_rows(removed, f'stored {usage}')} of import #{earlier.import_id} ({earlier.path}, {series})"
+    kept = f"kept the {usage} rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
     if removed:
         # A bucket of this file reaches outside the stored time, so it stays whole and wins there.
         kept += f", but removed {removed} of them that lie inside a longer bucket of this file reaching outside that time"
     return kept
 
 
-def _left_out_note(policy: str, removed: int) -> str:
-    """Describe the rows of this file the policy removed; the summary counts them as duplicate."""
+def _left_out_note(policy: str, usage: str, removed: int) -> str:
+    """Describe the `usage` rows of this file the policy removed; the summary counts them as duplicate."""
     if policy == "replace":
         reason = "they start inside a longer stored bucket that reaches outside this file's time"
     else:
         reason = "the stored rows cover their time"
-    return f"left out {_rows(removed)} of this file, counted as duplicate, because {reason}"
+    return f"left out {_rows(removed, usage)} of this file, counted as duplicate, because {reason}"

@@ -122,7 +122,7 @@ def test_overlap_replace_new_file_wins(tmp_path, engine):
     assert _totals(engine) == (1000 + 1200 + 800 + 500, 10 + 12 + 8 + 5)
     assert _by_project(engine) == {None: 1000, "p1": 1200 + 500, "p2": 800}
     assert (summary.rows_imported, summary.rows_duplicate) == (3, 0)
-    assert f"replaced 1 stored row of import #{daily.import_id}" in summary.line()
+    assert f"replaced 1 stored openai completions row of import #{daily.import_id}" in summary.line()
     assert "left out" not in summary.line()
     assert _rollup_tokens(engine) == 1000 + 1200 + 800 + 500
 
@@ -134,7 +134,7 @@ def test_overlap_keep_stored_rows_win(tmp_path, engine):
     assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
     assert _by_project(engine) == {None: 1000 + 2000, "p1": 500}
     assert (summary.rows_imported, summary.rows_duplicate) == (1, 2)
-    assert "over its time; left out 2 rows of this file, counted as duplicate, because the stored rows cover" in summary.line()
+    assert "over its time; left out 2 openai completions rows of this file, counted as duplicate, because the stored rows cover" in summary.line()
     assert _rollup_tokens(engine) == 1000 + 2000 + 500
 
 
@@ -145,8 +145,8 @@ def test_overlap_straddling_bucket_stays_whole(tmp_path, engine):
     summary = import_file(_hourly(tmp_path, start="2026-11-02T12:00:00", count=18), engine=engine, overlap="replace")
     assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
     assert (summary.rows_imported, summary.rows_duplicate) == (1, 1)
-    assert "replaced 0 stored rows of import #" in summary.line()
-    assert "left out 1 row of this file, counted as duplicate, because they start inside a longer stored bucket" in summary.line()
+    assert "replaced 0 stored openai completions rows of import #" in summary.line()
+    assert "left out 1 openai completions row of this file, counted as duplicate, because they start inside a longer stored bucket" in summary.line()
     assert _rollup_tokens(engine) == 1000 + 2000 + 500
 
 
@@ -159,7 +159,7 @@ def test_overlap_keep_straddling_file_bucket_wins(tmp_path, engine):
     assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
     assert _by_project(engine) == {None: 1000 + 2000, "p1": 500}
     assert (summary.rows_imported, summary.rows_duplicate) == (2, 0)
-    assert f"kept the rows of import #{hourly.import_id} (" in summary.line()
+    assert f"kept the openai completions rows of import #{hourly.import_id} (" in summary.line()
     assert "over its time, but removed 1 of them that lie inside a longer bucket of this file" in summary.line()
     assert "left out" not in summary.line()
     assert _rollup_tokens(engine) == 1000 + 2000 + 500
@@ -171,7 +171,7 @@ def test_overlap_replace_reverse_order(tmp_path, engine):
     # The daily file covers Nov 1 and Nov 2 and replaces the hourly rows of Nov 2; the hourly
     # row of Nov 3 03:00 lies outside its time and stays.
     assert _totals(engine) == (1000 + 2000 + 500, 10 + 20 + 5)
-    assert "replaced 2 stored rows" in summary.line()
+    assert "replaced 2 stored openai completions rows" in summary.line()
     assert _rollup_tokens(engine) == 1000 + 2000 + 500
 
 
@@ -213,4 +213,4 @@ def test_overlap_cli_prints_error(cli_env, tmp_path):
     assert f"{tmp_path / 'hourly.json'}: nothing imported\n" in failed.stderr  # no --skip-bad-rows hint
     replaced = runner.invoke(app, ["import", str(_hourly(tmp_path)), "--overlap", "replace"])
     assert replaced.exit_code == 0, replaced.stderr
-    assert "imported 3, duplicate 0, rejected 0; replaced 1 stored row of import #" in replaced.stdout
+    assert "imported 3, duplicate 0, rejected 0; replaced 1 stored openai completions row of import #" in replaced.stdout

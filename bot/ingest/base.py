@@ -63,8 +63,9 @@ class Record:
 @dataclass(frozen=True)
 class SeriesSeen:
     """One series an export holds: the rows of one table, source and scope (the operation of
-    LLM rows, the tool of tool rows) at one bucket width, grouped by the same fields, over the
-    time its buckets cover. `bot.ingest.overlap` compares it with the series stored before."""
+    LLM rows, the tool of tool rows) at one bucket width, grouped by the same fields. It spans
+    one range of time that its buckets cover without a gap. `bot.ingest.overlap` compares it
+    with the series stored before."""
 
     table: str
     source: str
@@ -77,21 +78,26 @@ class SeriesSeen:
 
 class SeriesTracker:
     """Collects what a parser of bucketed exports sees: the file's bucket width, the time its
-    buckets cover, and the group-by fields that have a value in the rows of each series."""
+    buckets cover, and the group-by fields that have a value in the rows of each series.
+
+    The time is kept as runs of adjacent buckets, so a file that joins two exports with a gap
+    between them, or whose rejected bucket leaves a gap, does not cover the gap.
+    """
 
     def __init__(self) -> None:
         self.width: int | None = None
-        self.start: datetime | None = None
-        self.end: datetime | None = None
+        self._runs: list[list[datetime]] = []  # [start, end] of adjacent buckets, in the order read
         self._fields: dict[tuple[str, str, str], set[str]] = {}
 
     def bucket(self, start: datetime, end: datetime, width: int) -> None:
         """Note one bucket of the file, empty or not: the export covers its time."""
         self.width = width
-        if self.start is None or start < self.start:
-            self.start = start
-        if self.end is None or end > self.end:
-            self.end = end
+        last = self._runs[-1] if self._runs else None
+        if last is not None and start <= last[1] and end >= last[0]:
+            last[0] = min(last[0], start)
+            last[1] = max(last[1], end)
+        else:
+            self._runs.append([start, end])
 
     def fields(self, table: str, source: str, scope: str) -> set[str]:
         """Return the set to which the parser adds the group-by fields a row of this series has."""
@@ -101,12 +107,25 @@ class SeriesTracker:
             found = self._fields[key] = set()
         return found
 
+    def covered(self) -> list[tuple[datetime, datetime]]:
+        """Return the time the buckets cover as sorted, disjoint [start, end) ranges."""
+        merged: list[tuple[datetime, datetime]] = []
+        for start, end in sorted(self._runs):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
     def seen(self) -> list[SeriesSeen]:
-        if self.width is None or self.start is None or self.end is None:
+        """Return one SeriesSeen per series and range of covered time."""
+        if self.width is None:
             return []
+        ranges = self.covered()
         return [
-            SeriesSeen(table, source, scope, self.width, tuple(sorted(fields)), self.start, self.end)
+            SeriesSeen(table, source, scope, self.width, tuple(sorted(fields)), start, end)
             for (table, source, scope), fields in sorted(self._fields.items())
+            for start, end in ranges
         ]
 
 

@@ -170,7 +170,16 @@ def import_file(
             _flush(writer, summary)
             if days is not None:
                 days.written(writer)
-        resolved = resolve_overlaps(connection, import_id, str(path), context.series.seen(), overlap)
+        try:
+            stored_max_ids = {
+                writer.table.name: writer.stored_max_id for writer in writers.values() if writer.stored_max_id is not None
+            }
+            resolved = resolve_overlaps(connection, import_id, str(path), context.series.seen(), overlap, stored_max_ids)
+        except ImportFailed as exc:
+            if rejects is not None:
+                rejects.discard()  # the transaction rolls back, so no row was rejected either
+            logger.info("import failed path=%s format=%s overlaps=%d", path, fmt.name, len(exc.errors))
+            raise
         summary.rows_imported -= resolved.removed_new
         summary.rows_duplicate += resolved.removed_new  # the usage is stored under another series
         summary.notes.extend(resolved.notes)

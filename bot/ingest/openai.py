@@ -250,6 +250,9 @@ def _cost_record(rows: _Rows, bucket: TimedBucket, line: int, result: Any) -> Re
         raise FieldError("amount.value", amount.get("value"), str(exc)) from None
     values = _common(rows, bucket, result, "costs")
     line_item = get_field(result, "line_item", parse_text, max_length=300)
+    if line_item is not None:
+        # Grouped by line item, the same costs take other rows than in an export without that grouping.
+        rows.series_fields("costs").add("line_item")
     values.update(provider=PROVIDER, line_item=line_item, amount_usd=value)
     values["natural_key"] = natural_key(values["natural_key"], f"line_item={line_item}")
     return Record(table=ReportedCost, values=values, line=line, raw=result, key_time=bucket.key_start)

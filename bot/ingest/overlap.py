@@ -10,7 +10,8 @@ table, source and scope inside that time, and applies the overlap policy:
 
 - fail (the default): import nothing, and name the earlier import and both series;
 - replace: this file's rows win over the time its buckets cover;
-- keep: the stored rows win over the time their buckets cover, and this file adds the rest;
+- keep: the stored rows win over the time their buckets cover, and this file adds the rest
+  (its rows whose keys were stored before are stored rows, so they stay);
 - add: keep both, for files that hold different usage, such as two organizations' exports.
 
 A bucket of the losing side that lies partly outside the winner's time cannot be split. It
@@ -19,7 +20,7 @@ stays whole, and the winner's rows that start inside it are removed instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -75,14 +76,26 @@ class _Span:
 
 
 def resolve_overlaps(
-    connection: Connection, import_id: int, path: str, seen: Sequence[SeriesSeen], policy: str = DEFAULT_POLICY
+    connection: Connection, import_id: int, path: str, seen: Sequence[SeriesSeen], policy: str = DEFAULT_POLICY,
+    stored_max_ids: Mapping[str, int] | None = None,
 ) -> Resolved:
     """Record the series import `import_id` wrote and apply `policy` where they overlap stored
-    series; raise ImportFailed naming each overlap when the policy is "fail"."""
+    series; raise ImportFailed naming each overlap when the policy is "fail".
+
+    `stored_max_ids` maps a table name to its largest row id before the import wrote to it, so
+    the import's rows above it are the rows it inserted. Its other rows were stored before, by
+    an import of the same series, and the import only repeated their keys. `keep` never
+    removes those, and `Resolved.removed_new` counts only inserted rows. Without an entry, all
+    of the import's rows in that table count as inserted.
+    """
     if policy not in POLICIES:
         raise ValueError(f"unknown overlap policy {policy!r}; use one of: {', '.join(POLICIES)}")
     resolved = Resolved()
     problems: list[RowError] = []
+    # Per (table, scope): the rows this file inserted before any was removed, and the rows
+    # removed of each earlier import, summed over this file's ranges of time.
+    inserted_before: dict[tuple[str, str], tuple[SeriesSeen, int]] = {}
+    outcomes: dict[tuple[str, str], dict[int, tuple[_Earlier, int]]] = {}
     for series in seen:
         _record(connection, import_id, series)
         if policy == "add":
@@ -103,26 +116,55 @@ def resolve_overlaps(
         if policy == "fail":
             problems.extend(_conflict(path, series, other) for other in earlier)
             continue
+        key = (series.table, series.scope)
+        inserted = _inserted(table, (stored_max_ids or {}).get(series.table))
+        if key not in inserted_before:
+            inserted_before[key] = (series, _count(connection, table, series, import_id, inserted))
         if policy == "replace":
             removed = _settle(connection, table, series, [(series.start, series.end)], [import_id], stored)
             low = min(series.start, *(span.start for span in stored))
         else:  # keep
+            # NOTE: an earlier series keeps its recorded time after a later import replaced part
+            # of it, so this file's inserted rows in that part are left out as well.
             mine = _spans(connection, table, series, [import_id],
-                          min(other.start for other in earlier) - _WIDEST_BUCKET, max(other.end for other in earlier))
+                          min(other.start for other in earlier) - _WIDEST_BUCKET, max(other.end for other in earlier),
+                          inserted)
             removed = _settle(connection, table, series, [(other.start, other.end) for other in earlier],
-                              [other.import_id for other in earlier], mine)
+                              sorted({other.import_id for other in earlier}), mine, inserted)
             low = min(series.start, *(other.start for other in earlier)) - _WIDEST_BUCKET
         high = max(series.end, *(other.end for other in earlier)) + _WIDEST_BUCKET
         resolved.refresh.append((low, high, series.table))
-        removed_here = removed.pop(import_id, 0)
-        resolved.removed_new += removed_here
+        removed.pop(import_id, None)  # counted below: the inserted rows only
+        found = outcomes.setdefault(key, {})
         for other in earlier:
-            resolved.notes.append(_note(policy, other, removed.get(other.import_id, 0)))
-        if removed_here:
-            resolved.notes.append(_left_out_note(policy, removed_here))
+            counted = found.get(other.import_id, (other, 0))[1]
+            # An earlier import of several ranges is listed once per range; count its rows once.
+            found[other.import_id] = (other, counted + removed.pop(other.import_id, 0))
     if problems:
         raise ImportFailed(problems)
+    for key, by_import in outcomes.items():
+        series, before = inserted_before[key]
+        table = SQLModel.metadata.tables[series.table]
+        left_out = before - _count(connection, table, series, import_id,
+                                   _inserted(table, (stored_max_ids or {}).get(series.table)))
+        resolved.removed_new += left_out
+        usage = f"{series.source} {series.scope}"  # one file may give two, such as LLM and web search rows
+        resolved.notes.extend(_note(policy, usage, other, removed) for other, removed in by_import.values())
+        if left_out:
+            resolved.notes.append(_left_out_note(policy, usage, left_out))
     return resolved
+
+
+def _inserted(table: sa.Table, stored_max_id: int | None) -> sa.ColumnElement:
+    """Return the condition "the row was inserted by this import" (see `resolve_overlaps`)."""
+    return sa.true() if stored_max_id is None else table.c.id > stored_max_id
+
+
+def _count(connection: Connection, table: sa.Table, series: SeriesSeen, import_id: int,
+           condition: sa.ColumnElement) -> int:
+    query = (sa.select(sa.func.count()).select_from(table)
+             .where(*_scoped(table, series), table.c.import_id == import_id, condition))
+    return int(connection.execute(query).scalar_one())
 
 
 def _record(connection: Connection, import_id: int, series: SeriesSeen) -> None:
@@ -159,23 +201,25 @@ def _scoped(table: sa.Table, series: SeriesSeen) -> list[sa.ColumnElement]:
 
 
 def _spans(connection: Connection, table: sa.Table, series: SeriesSeen, import_ids: Iterable[int],
-           low: datetime, high: datetime) -> list[_Span]:
+           low: datetime, high: datetime, condition: sa.ColumnElement | None = None) -> list[_Span]:
     """Return the distinct start times and bucket lengths of the rows of `import_ids` in this
-    series' table, source and scope that start in [low, high)."""
+    series' table, source and scope that start in [low, high) and meet `condition`."""
     query = (
         sa.select(table.c.import_id, table.c.start_time, table.c.bucket_seconds)
         .where(*_scoped(table, series), table.c.import_id.in_(list(import_ids)),
                table.c.start_time >= low, table.c.start_time < high)
         .distinct()
     )
+    if condition is not None:
+        query = query.where(condition)
     return [_Span(owner, start, start + timedelta(seconds=seconds)) for owner, start, seconds in connection.execute(query)]
 
 
 def _settle(connection: Connection, table: sa.Table, series: SeriesSeen, cover: list[tuple[datetime, datetime]],
-            winners: list[int], losers: list[_Span]) -> dict[int, int]:
-    """Remove each losing row that lies inside the winner's time `cover`. A losing bucket that
-    reaches outside it stays, and the winners' rows that start inside it are removed. Return
-    the rows removed per import."""
+            winners: list[int], losers: list[_Span], losing: sa.ColumnElement | None = None) -> dict[int, int]:
+    """Remove each losing row that lies inside the winner's time `cover` (only rows that meet
+    `losing`, when given). A losing bucket that reaches outside it stays, and the winners'
+    rows that start inside it are removed. Return the rows removed per import."""
     removed: dict[int, int] = {}
     inside: dict[int, list[datetime]] = {}
     for span in losers:
@@ -191,7 +235,8 @@ def _settle(connection: Connection, table: sa.Table, series: SeriesSeen, cover: 
         starts = sorted(set(starts))
         for offset in range(0, len(starts), _IN_CHUNK):
             chunk = starts[offset : offset + _IN_CHUNK]
-            removed[loser] = removed.get(loser, 0) + _delete(connection, table, series, loser, [table.c.start_time.in_(chunk)])
+            when = [table.c.start_time.in_(chunk)] if losing is None else [table.c.start_time.in_(chunk), losing]
+            removed[loser] = removed.get(loser, 0) + _delete(connection, table, series, loser, when)
     return removed
 
 
@@ -229,22 +274,23 @@ def _rows(count: int, adjective: str = "") -> str:
     return f"{count} {adjective} {noun}" if adjective else f"{count} {noun}"
 
 
-def _note(policy: str, earlier: _Earlier, removed: int) -> str:
-    """Describe what the policy did with the stored rows of one earlier import."""
+def _note(policy: str, usage: str, earlier: _Earlier, removed: int) -> str:
+    """Describe what the policy did with the stored `usage` rows (such as "openai completions")
+    of one earlier import."""
     series = _describe(earlier.width, earlier.fields)
     if policy == "replace":
-        return f"replaced {_rows(removed, 'stored')} of import #{earlier.import_id} ({earlier.path}, {series})"
-    kept = f"kept the rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
+        return f"replaced {_rows(removed, f'stored {usage}')} of import #{earlier.import_id} ({earlier.path}, {series})"
+    kept = f"kept the {usage} rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
     if removed:
         # A bucket of this file reaches outside the stored time, so it stays whole and wins there.
         kept += f", but removed {removed} of them that lie inside a longer bucket of this file reaching outside that time"
     return kept
 
 
-def _left_out_note(policy: str, removed: int) -> str:
-    """Describe the rows of this file the policy removed; the summary counts them as duplicate."""
+def _left_out_note(policy: str, usage: str, removed: int) -> str:
+    """Describe the `usage` rows of this file the policy removed; the summary counts them as duplicate."""
     if policy == "replace":
         reason = "they start inside a longer stored bucket that reaches outside this file's time"
     else:
         reason = "the stored rows cover their time"
-    return f"left out {_rows(removed)} of this file, counted as duplicate, because {reason}"
+    return f"left out {_rows(removed, usage)} of this file, counted as duplicate, because {reason}"

@@ -104,6 +104,10 @@ class TableWriter:
         self.stored_until: dict[str, Any] = {}  # source -> latest start_time stored before this import
         self.frontier: dict[str, _Frontier] = {}  # source -> latest start_time this import wrote
         self.locked = False
+        # The table's largest id before this import wrote to it. Rows above it are rows the
+        # import inserted, and rows below it are stored rows whose keys it repeated, because
+        # an upsert keeps the stored row's id.
+        self.stored_max_id: int | None = None
         self.last_span: tuple[datetime, datetime] | None = None  # first and last start time of the last batch written
         self.written = 0  # rows this writer has sent to PostgreSQL
         self.analyze_at = _FIRST_ANALYZE
@@ -155,6 +159,10 @@ class TableWriter:
         try:
             if self.dialect == "postgresql":
                 self._lock_postgresql(cursor)
+            if self.stored_max_id is None:
+                # After the lock, so no other import inserts rows in between.
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_quote(self.table.name)}")
+                self.stored_max_id = int(cursor.fetchone()[0])
             candidates = self._keys_that_may_be_stored(cursor, batch)
             stored = self._stored(cursor, candidates) if candidates else {}
             # Rows with a new key take the plain bulk insert, and rows whose key is stored go

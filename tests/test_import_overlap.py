@@ -181,16 +181,29 @@ def test_overlap_add_counts_both(tmp_path, engine):
     assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
 
 
-def test_overlap_add_applies_to_one_import(tmp_path, engine):
-    # The policy is not stored. Importing the daily file again meets the hourly rows that
-    # `add` kept, so it fails until it passes `add` again, which then adds nothing.
+def test_overlap_add_is_remembered(tmp_path, engine):
+    # After `add`, later imports of either file count apart from the other without `add`.
+    import_file(_daily(tmp_path), engine=engine)
+    added = import_file(_hourly(tmp_path), engine=engine, overlap="add")
+    daily_again = import_file(_daily(tmp_path), engine=engine)
+    hourly_again = import_file(_hourly(tmp_path), engine=engine)
+    assert (daily_again.rows_imported, daily_again.rows_duplicate) == (0, 2)
+    assert (hourly_again.rows_imported, hourly_again.rows_duplicate) == (0, 3)
+    assert f"counted apart from import #{added.import_id} (openai completions), as import #{added.import_id} chose" \
+        in daily_again.line()
+    assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
+
+
+def test_overlap_add_leaves_third_series_failing(tmp_path, engine):
+    # The daily file grouped by model and the hourly one were declared apart; a third
+    # series over the same days, minute buckets grouped by model, still fails.
     import_file(_daily(tmp_path), engine=engine)
     import_file(_hourly(tmp_path), engine=engine, overlap="add")
-    with pytest.raises(ImportFailed):
-        import_file(_daily(tmp_path), engine=engine)
-    again = import_file(_daily(tmp_path), engine=engine, overlap="add")
-    assert (again.rows_imported, again.rows_duplicate) == (0, 2)
-    assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
+    minutes = _export(tmp_path, "minutes.json", "2026-11-02T00:00:00", 60, 3,
+                      {"2026-11-02T00:00:00": [_result(1200, 12)]})
+    with pytest.raises(ImportFailed) as caught:
+        import_file(minutes, engine=engine)
+    assert len(caught.value.errors) == 2  # one per earlier import: the daily and the hourly one
 
 
 def test_overlap_ignores_same_series_and_operations(tmp_path, engine):

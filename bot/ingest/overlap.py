@@ -97,7 +97,7 @@ def resolve_overlaps(
     inserted_before: dict[tuple[str, str], tuple[SeriesSeen, int]] = {}
     outcomes: dict[tuple[str, str], dict[int, tuple[_Earlier, int]]] = {}
     for series in seen:
-        _record(connection, import_id, series)
+        _record(connection, import_id, series, policy)
         if policy == "add":
             continue
         earlier = _earlier_series(connection, import_id, series)
@@ -111,8 +111,15 @@ def resolve_overlaps(
         ]  # fmt: skip
         holders = {span.import_id for span in stored}
         earlier = [other for other in earlier if other.import_id in holders]
+        apart = _counted_apart(connection, import_id, series, earlier)
+        resolved.notes.extend(
+            f"counted apart from import #{other} ({series.source} {series.scope}), "
+            f"as import #{declared} chose with --overlap add"
+            for other, declared in sorted(apart.items())
+        )  # fmt: skip
+        earlier = [other for other in earlier if other.import_id not in apart]
         if not earlier:
-            continue  # their rows in this time were replaced since
+            continue  # their rows in this time were replaced since, or count apart
         if policy == "fail":
             problems.extend(_conflict(path, series, other) for other in earlier)
             continue
@@ -167,10 +174,10 @@ def _count(connection: Connection, table: sa.Table, series: SeriesSeen, import_i
     return int(connection.execute(query).scalar_one())
 
 
-def _record(connection: Connection, import_id: int, series: SeriesSeen) -> None:
+def _record(connection: Connection, import_id: int, series: SeriesSeen, policy: str) -> None:
     connection.execute(sa.insert(ImportSeries.__table__).values(
         import_id=import_id, table_name=series.table, source=series.source, scope=series.scope,
-        bucket_width=series.width, group_fields=",".join(series.fields),
+        bucket_width=series.width, group_fields=",".join(series.fields), overlap=policy,
         start_time=series.start, end_time=series.end,
     ))  # fmt: skip
 
@@ -190,6 +197,38 @@ def _earlier_series(connection: Connection, import_id: int, series: SeriesSeen) 
         .order_by(stored_series.c.import_id)
     )  # fmt: skip
     return [_Earlier(*row) for row in connection.execute(query)]
+
+
+def _counted_apart(connection: Connection, import_id: int, series: SeriesSeen, earlier: Sequence[_Earlier]) -> dict[int, int]:
+    """Return the earlier imports whose series an `add` import declared to be other usage than
+    this file's series, each with the id of that `add` import.
+
+    An `add` import declares its series and each stored series it overlapped to hold different
+    usage, such as two organizations' exports. Later imports of either series count apart from
+    the other one without `--overlap add` again, because following the error's first advice,
+    `replace`, would remove the other organization's rows.
+    """
+    stored_series = ImportSeries.__table__
+    rows = connection.execute(
+        sa.select(stored_series.c.import_id, stored_series.c.bucket_width, stored_series.c.group_fields,
+                  stored_series.c.start_time, stored_series.c.end_time, stored_series.c.overlap)
+        .where(stored_series.c.table_name == series.table, stored_series.c.source == series.source,
+               stored_series.c.scope == series.scope, stored_series.c.import_id != import_id)
+    ).all()  # fmt: skip
+    mine = (series.width, ",".join(series.fields))
+    apart: dict[int, int] = {}
+    for other in earlier:
+        theirs = (other.width, other.fields)
+        for added in rows:
+            signature = (added.bucket_width, added.group_fields)
+            if added.overlap != "add" or signature not in (mine, theirs):
+                continue
+            partner = theirs if signature == mine else mine
+            if any((row.bucket_width, row.group_fields) == partner and row.import_id < added.import_id
+                   and row.start_time < added.end_time and row.end_time > added.start_time for row in rows):
+                apart[other.import_id] = added.import_id
+                break
+    return apart
 
 
 def _scoped(table: sa.Table, series: SeriesSeen) -> list[sa.ColumnElement]:
@@ -262,9 +301,10 @@ def _conflict(path: str, series: SeriesSeen, earlier: _Earlier) -> RowError:
         path, None, "overlap", _when(max(series.start, earlier.start), min(series.end, earlier.end)),
         f"import #{earlier.import_id} ({earlier.path}) stored this {series.source} {series.scope} usage as "
         f"{_describe(earlier.width, earlier.fields)}, and this file has {_describe(series.width, series.fields)}, "
-        "so the usage would count twice. Import the file again with --overlap replace to let its rows win "
-        "over its time, --overlap keep to keep the stored rows and add only the rest, or --overlap add if "
-        "the two files hold different usage (two organizations' exports)",
+        "so the usage would count twice. If it is the same usage, import the file again with --overlap "
+        "replace to let its rows win over its time, or --overlap keep to keep the stored rows and add only "
+        "the rest. If the two files hold different usage (two organizations' exports), use --overlap add, "
+        "which later imports of either file remember",
     )  # fmt: skip
 
 

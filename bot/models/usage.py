@@ -181,5 +181,6 @@ class ImportSeries(SQLModel, table=True):
     scope: str = Field(max_length=100)
     bucket_width: int  # seconds: 60, 3600 or 86400
     group_fields: str = Field(max_length=500)  # the group-by fields with a value, sorted, comma-separated
+    overlap: str = Field(default="fail", max_length=10)  # the import's --overlap policy
     start_time: datetime = Field(sa_type=UTCDateTime)
     end_time: datetime = Field(sa_type=UTCDateTime)

@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('bucket_width', sa.Integer(), nullable=False),
     sa.Column('group_fields', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('overlap', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('start_time', bot.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('end_time', bot.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['import_id'], ['import_run.id'], ),

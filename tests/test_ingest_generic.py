@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -177,6 +179,55 @@ def test_tool_bad_rows(engine: sa.Engine, tmp_path: Path) -> None:
         f"{path}:5: cost_usd: '$0.0x3': not a number; write digits with a dot for decimals, such as 12.50",
     ]
     assert rows_of(engine, ToolUsage) == []
+
+
+def test_outcome_row_reports_every_bad_field(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "outcomes.csv", OUTCOME_HEADER + GOOD_OUTCOME + "2026-11-19,triage,ten,1,0,5,-1\n")
+    assert failure(engine, path) == [
+        f"{path}:3: succeeded: 'ten': not a whole number; write digits only, such as 12",
+        f"{path}:3: review_cost_usd: '-1': negative amount; expected zero or more",
+    ]
+    assert rows_of(engine, Outcome) == []
+
+
+def test_tool_row_reports_every_bad_field(engine: sa.Engine, tmp_path: Path) -> None:
+    text = "start_time,tool,provider,calls,cost_usd\n11/19/26,websearch,openai,3.5,\n"
+    path = write(tmp_path / "tools.csv", text)
+    assert failure(engine, path) == [
+        f"{path}:2: start_time: '11/19/26': unknown time format; expected RFC 3339 such as 2026-11-19T14:00:00Z "
+        "or a date YYYY-MM-DD",
+        f"{path}:2: tool: 'websearch': unknown tool; expected one of web_search, file_search, retrieval, "
+        "vector_store, storage, code_interpreter, other",
+        f"{path}:2: calls: '3.5': not a whole number; write digits only, such as 12",
+    ]
+
+
+def test_bad_fields_count_toward_error_limit(engine: sa.Engine, tmp_path: Path) -> None:
+    # Two rows with two bad fields each are 4 errors. A limit of 3 shows the first 3 and a line that reading stopped.
+    rows = "2026-11-19,triage,ten,1,0,5,-1\n" * 2
+    path = write(tmp_path / "outcomes.csv", OUTCOME_HEADER + rows)
+    assert failure(engine, path, max_errors=3) == [
+        f"{path}:2: succeeded: 'ten': not a whole number; write digits only, such as 12",
+        f"{path}:2: review_cost_usd: '-1': negative amount; expected zero or more",
+        f"{path}:3: succeeded: 'ten': not a whole number; write digits only, such as 12",
+        f"{path}: errors: 3: stopped after 3 errors",
+    ]
+
+
+def test_skip_bad_rows_joins_reasons(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write(tmp_path / "outcomes.csv", OUTCOME_HEADER + GOOD_OUTCOME + "2026-11-19,triage,ten,1,0,5,-1\n")
+    summary = run_import(engine, path, skip_bad_rows=True)
+    assert (summary.rows_read, summary.rows_imported, summary.rows_rejected) == (2, 1, 1)
+    with open(summary.rejects_path, newline="", encoding="utf-8") as stream:
+        rejects = list(csv.DictReader(stream))
+    assert len(rejects) == 1  # one line for the row, not one per bad field
+    assert rejects[0]["line"] == "3"
+    assert rejects[0]["field"] == "succeeded | review_cost_usd"
+    assert rejects[0]["value"] == "ten | -1"
+    assert rejects[0]["error"] == (
+        "not a whole number; write digits only, such as 12 | negative amount; expected zero or more"
+    )
+    assert json.loads(rejects[0]["row"])["succeeded"] == "ten"
 
 
 def test_skip_bad_rows(engine: sa.Engine, tmp_path: Path) -> None:

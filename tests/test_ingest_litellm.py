@@ -118,3 +118,30 @@ def test_zero_spend_is_priced_or_unpriced(engine, tmp_path):
     assert (rows["r-1"]["cost_usd"], rows["r-1"]["cost_origin"]) == (Decimal("0.00021"), "priced")
     assert (rows["r-2"]["cost_usd"], rows["r-2"]["cost_origin"]) == (None, "unpriced")
     assert (rows["r-3"]["cost_usd"], rows["r-3"]["cost_origin"]) == (Decimal(0), "reported")
+
+
+def test_provider_prefix_dropped_from_model(engine, tmp_path):
+    header = CSV_LOGS.read_text().splitlines()[0]
+    lines = [
+        header,
+        # the row's own provider prefix goes, so the model matches OpenAI's own export
+        "p-1,acompletion,k,0.01,110,100,10,2026-11-02 09:00:00,2026-11-02 09:00:01,,,openai/gpt-5-mini,,,openai,,,{},False,,[],,,,,,success",
+        # without custom_llm_provider the prefix is the provider, so it goes as well
+        "p-2,acompletion,k,0.02,110,100,10,2026-11-02 09:00:00,2026-11-02 09:00:01,,,anthropic/claude-haiku-4-5,,,,,,{},False,,[],,,,,,success",
+        # a prefix that is not the row's provider is part of the name
+        "p-3,acompletion,k,0.03,110,100,10,2026-11-02 09:00:00,2026-11-02 09:00:01,,,openai/gpt-4o,,,azure,,,{},False,,[],,,,,,success",
+        # only the row's own prefix goes, so openrouter's name keeps the upstream provider
+        "p-4,acompletion,k,0.04,110,100,10,2026-11-02 09:00:00,2026-11-02 09:00:01,,,openrouter/anthropic/claude-haiku-4-5,,,openrouter,,,{},False,,[],,,,,,success",
+        # spend 0.0 is priced from the name without the prefix:
+        # 1000 * 0.15 + 100 * 0.60 per million tokens = 0.00015 + 0.00006 = 0.00021
+        "p-5,acompletion,k,0.0,1100,1000,100,2026-11-02 09:00:00,2026-11-02 09:00:01,,,OpenAI/gpt-4o-mini,,,openai,,,{},False,,[],,,,,,success",
+    ]
+    path = tmp_path / "spend.csv"
+    path.write_text("\n".join(lines) + "\n")
+    import_file(path, engine=engine, pricer=Pricer())
+    rows = _rows(engine)
+    assert (rows["p-1"]["provider"], rows["p-1"]["model"]) == ("openai", "gpt-5-mini")
+    assert (rows["p-2"]["provider"], rows["p-2"]["model"]) == ("anthropic", "claude-haiku-4-5")
+    assert (rows["p-3"]["provider"], rows["p-3"]["model"]) == ("azure", "openai/gpt-4o")
+    assert (rows["p-4"]["provider"], rows["p-4"]["model"]) == ("openrouter", "anthropic/claude-haiku-4-5")
+    assert (rows["p-5"]["model"], rows["p-5"]["cost_usd"], rows["p-5"]["cost_origin"]) == ("gpt-4o-mini", Decimal("0.00021"), "priced")

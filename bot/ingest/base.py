@@ -31,10 +31,22 @@ class RowError:
     value: Any
     message: str
     raw: Any = field(default=None, compare=False)  # the source row, written to the rejects file
+    # The other bad fields of the same row, so that one run reports all of them.
+    also: tuple[RowError, ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path
         return f"{where}: {self.field}: {self.value!r}: {self.message}"
+
+    def each(self) -> tuple[RowError, ...]:
+        """Return this error and the other bad fields of its row, one error per field."""
+        return (self, *self.also)
+
+    @classmethod
+    def of_row(cls, errors: list[RowError]) -> RowError:
+        """Combine the errors of one row into one RowError that keeps the rest in `also`."""
+        first, *rest = errors
+        return cls(first.path, first.line, first.field, first.value, first.message, raw=first.raw, also=tuple(rest))
 
 
 class ImportFailed(Exception):

@@ -31,10 +31,46 @@ TOOLS = ("web_search", "file_search", "retrieval", "vector_store", "storage", "c
 DAY_SECONDS = 86400
 
 
-class _CellProblem(Exception):
-    def __init__(self, column: str, message: str) -> None:
-        self.column = column
-        self.message = message
+class _CellProblems(Exception):
+    """The bad cells of one row as (column, message) pairs, raised after the whole row was read."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{column}: {message}" for column, message in problems))
+        self.problems = problems
+
+
+class _Cells:
+    """Reads the cells of one row and collects every bad one, so that one run reports them all.
+
+    Each reader returns None for a bad cell. `check` raises `_CellProblems` once the row is read.
+    """
+
+    def __init__(self, row: CsvRow) -> None:
+        self.row = row
+        self.problems: list[tuple[str, str]] = []
+
+    def problem(self, column: str, message: str) -> None:
+        self.problems.append((column, message))
+
+    def check(self) -> None:
+        if self.problems:
+            raise _CellProblems(self.problems)
+
+    def required(self, column: str) -> str | None:
+        value = self.row.values.get(column)
+        if value is None:
+            self.problem(column, "missing value")
+        return value
+
+    def number(self, column: str, parse: Callable[[str], Any], *, required: bool = True) -> Any:
+        text = self.required(column) if required else self.row.values.get(column)
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except ValueProblem as exc:
+            self.problem(column, str(exc))
+            return None
 
 
 def _sniffer(required: tuple[str, ...]) -> Callable[[bytes, Path], bool]:
@@ -81,8 +117,8 @@ def _parse(context, required, optional, what, build) -> Iterator[Record | RowErr
         rows += 1
         try:
             table, values = build(item, mapping)
-        except _CellProblem as problem:
-            yield item.error(context.path, problem.column, problem.message)
+        except _CellProblems as bad:
+            yield RowError.of_row([item.error(context.path, column, message) for column, message in bad.problems])
             continue
         # Keys name the exact start, so a row with the same key starts at the same time.
         yield Record(table, values, line=item.line, raw=item.raw, key_time=values["start_time"])
@@ -98,33 +134,18 @@ def _unknown_column(path: Path, column: str, required: tuple[str, ...], optional
     )
 
 
-def _required(row: CsvRow, column: str) -> str:
-    value = row.values.get(column)
-    if value is None:
-        raise _CellProblem(column, "missing value")
-    return value
-
-
-def _number(row: CsvRow, column: str, parse: Callable[[str], Any], *, required: bool = True) -> Any:
-    text = _required(row, column) if required else row.values.get(column)
-    if text is None:
-        return None
-    try:
-        return parse(text)
-    except ValueProblem as exc:
-        raise _CellProblem(column, str(exc)) from None
-
-
-def _bucket(row: CsvRow) -> tuple[datetime, int]:
+def _bucket(cells: _Cells) -> tuple[datetime | None, int | None]:
     """Read start_time and bucket_seconds; a date alone means that UTC day and a 86400 s bucket."""
-    text = _required(row, "start_time")
-    if "/" in text:
-        raise _CellProblem("start_time", "unknown time format; expected RFC 3339 such as 2026-11-19T14:00:00Z or a date YYYY-MM-DD")
-    try:
-        start, date_only = parse_utc_time(text, naive_is_utc=False)
-    except ValueProblem as exc:
-        raise _CellProblem("start_time", str(exc)) from None
-    bucket = _number(row, "bucket_seconds", parse_count, required=False)
+    start, date_only = None, False
+    text = cells.required("start_time")
+    if text is not None and "/" in text:
+        cells.problem("start_time", "unknown time format; expected RFC 3339 such as 2026-11-19T14:00:00Z or a date YYYY-MM-DD")
+    elif text is not None:
+        try:
+            start, date_only = parse_utc_time(text, naive_is_utc=False)
+        except ValueProblem as exc:
+            cells.problem("start_time", str(exc))
+    bucket = cells.number("bucket_seconds", parse_count, required=False)
     if bucket is None:
         bucket = DAY_SECONDS if date_only else 0
     return start, bucket
@@ -145,20 +166,27 @@ def _key(start: datetime, dimensions: dict[str, str], *extra: object) -> str:
 
 
 def _outcome(row: CsvRow, mapping: Mapping) -> tuple[type, dict[str, Any]]:
-    start, bucket = _bucket(row)
-    _required(row, "workflow")
-    minutes = _number(row, "review_minutes", parse_decimal)
+    cells = _Cells(row)
+    start, bucket = _bucket(cells)
+    cells.required("workflow")
+    succeeded = cells.number("succeeded", parse_count)
+    failed = cells.number("failed", parse_count)
+    escalated = cells.number("escalated", parse_count)
+    minutes = cells.number("review_minutes", parse_decimal)
+    review_cost = cells.number("review_cost_usd", parse_money)
+    cells.check()
+
     dimensions = _dimensions(row, mapping)
     values: dict[str, Any] = {
         "source": "outcomes_csv",
         "start_time": start,
         "bucket_seconds": bucket,
-        "succeeded": _number(row, "succeeded", parse_count),
-        "failed": _number(row, "failed", parse_count),
-        "escalated": _number(row, "escalated", parse_count),
+        "succeeded": succeeded,
+        "failed": failed,
+        "escalated": escalated,
         # Review time is stored in whole seconds, rounded half to even.
         "review_seconds": int((minutes * 60).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)),
-        "review_cost_usd": _number(row, "review_cost_usd", parse_money),
+        "review_cost_usd": review_cost,
         **dimensions,
     }
     values["natural_key"] = _key(start, dimensions)
@@ -166,12 +194,16 @@ def _outcome(row: CsvRow, mapping: Mapping) -> tuple[type, dict[str, Any]]:
 
 
 def _tool(row: CsvRow, mapping: Mapping) -> tuple[type, dict[str, Any]]:
-    start, bucket = _bucket(row)
-    tool = _required(row, "tool")
-    if tool not in TOOLS:
-        raise _CellProblem("tool", "unknown tool; expected one of " + ", ".join(TOOLS))
-    cost = _number(row, "cost_usd", parse_money, required=False)
-    quantity = _number(row, "quantity", parse_decimal, required=False)
+    cells = _Cells(row)
+    start, bucket = _bucket(cells)
+    tool = cells.required("tool")
+    if tool is not None and tool not in TOOLS:
+        cells.problem("tool", "unknown tool; expected one of " + ", ".join(TOOLS))
+    calls = cells.number("calls", parse_count)
+    cost = cells.number("cost_usd", parse_money, required=False)
+    quantity = cells.number("quantity", parse_decimal, required=False)
+    cells.check()
+
     dimensions = _dimensions(row, mapping)
     provider = row.values.get("provider")
     unit = row.values.get("quantity_unit")
@@ -181,7 +213,7 @@ def _tool(row: CsvRow, mapping: Mapping) -> tuple[type, dict[str, Any]]:
         "bucket_seconds": bucket,
         "provider": provider,
         "tool": tool,
-        "calls": _number(row, "calls", parse_count),
+        "calls": calls,
         "quantity": float(quantity) if quantity is not None else None,
         "quantity_unit": unit,
         "cost_usd": cost,

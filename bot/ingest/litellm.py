@@ -174,6 +174,7 @@ def _record(context: ParseContext, line: int, row: dict) -> Record:
     metadata = _json_field(row, "metadata", {})
     request_tags = _json_field(row, "request_tags", [])
     provider = get_field(row, "custom_llm_provider", parse_text) or (model.split("/", 1)[0] if "/" in model else "litellm")
+    model = _without_provider_prefix(model, provider)
     duration = get_field(row, "request_duration_ms", parse_count, required=False)
     if duration is None and end is not None and end >= start:
         duration = int((end - start).total_seconds() * 1000)
@@ -219,6 +220,18 @@ def _record(context: ParseContext, line: int, row: dict) -> Record:
         # LiteLLM writes 0.0 when it has no price for the model: price it here, or mark it unpriced.
         context.prices.price_row(values)
     return Record(table=LlmUsage, values=values, line=line, raw=row)
+
+
+def _without_provider_prefix(model: str, provider: str) -> str:
+    """Drop the row's own provider prefix ("openai/gpt-5-mini" from openai is "gpt-5-mini").
+
+    The provider's own export names the model without it, so both sources then group as one model.
+    A prefix of another provider ("openai/gpt-4o" served by azure) is part of the name and stays.
+    """
+    prefix, slash, rest = model.partition("/")
+    if slash and rest and prefix.lower() == provider.lower():
+        return rest
+    return model
 
 
 def _cached_tokens(metadata: Any) -> int:

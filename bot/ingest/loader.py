@@ -137,7 +137,7 @@ def import_file(
                         rejects.write(item)
                         summary.rows_rejected += 1
                         continue
-                    errors.append(item)
+                    errors.extend(item.each()[: max_errors - len(errors)])
                     if len(errors) >= max_errors:
                         break
                     continue
@@ -415,9 +415,13 @@ def _finish_run(connection: Connection, summary: ImportSummary, clock: Clock) ->
 class _RejectsFile:
     """`<input>.rejects.csv`: one line per rejected row with its line, field, value and reason.
 
+    A row with several bad fields still gets one line: its field, value and error cells list
+    each bad field's part in the same order, joined by " | ".
     Written to a temporary name and renamed when the import commits, so a failed import
     leaves no rejects file behind.
     """
+
+    SEPARATOR = " | "
 
     HEADER = ("line", "field", "value", "error", "row")
 
@@ -439,8 +443,11 @@ class _RejectsFile:
             self.writer = csv.writer(self.stream)
             self.writer.writerow(self.HEADER)
         raw = error.raw if isinstance(error.raw, str) or error.raw is None else json.dumps(error.raw, default=str)
-        value = error.value if isinstance(error.value, str) else json.dumps(error.value, default=str)
-        self.writer.writerow((error.line if error.line is not None else "", error.field, value, error.message, raw or ""))
+        errors = error.each()
+        fields = self.SEPARATOR.join(each.field for each in errors)
+        values = self.SEPARATOR.join(_cell_text(each.value) for each in errors)
+        messages = self.SEPARATOR.join(each.message for each in errors)
+        self.writer.writerow((error.line if error.line is not None else "", fields, values, messages, raw or ""))
         self.count += 1
 
     def finish(self) -> Path | None:
@@ -454,3 +461,7 @@ class _RejectsFile:
         if self.stream is not None:
             self.stream.close()
             self.temporary.unlink(missing_ok=True)
+
+
+def _cell_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)

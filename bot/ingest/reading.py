@@ -23,6 +23,8 @@ class BadValue(ValueError):
     """Raised by a `parse_*` helper; the message states what is wrong with the value."""
 
 
+# TODO: the LiteLLM, OpenAI, Anthropic and FOCUS parsers still report only the first bad field of a
+# row. Collect every bad field of a row, as generic._Cells does for the outcomes and tools CSVs.
 class FieldError(Exception):
     """A bad value in a named field of a JSON row, raised while building its record."""
 

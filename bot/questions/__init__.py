@@ -16,7 +16,7 @@ from bot.answers.format import escape
 from bot.questions import answering
 from bot.questions.parser import Query, parse
 from bot.queries import rollups
-from bot.queries.vocabulary import latest_usage, stored_values
+from bot.queries.vocabulary import latest_usage_end, stored_values
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
     now = clock.now()
     today = now.astimezone(settings.tz).date()
     query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone, now=now)
-    freshness = latest_usage(session, until=now)
+    freshness = latest_usage_end(session, until=now)
     freshness_text = messages.DATA_UP_TO.format(moment=freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")) \
         if freshness else messages.NO_USAGE_IMPORTED
 

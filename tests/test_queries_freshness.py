@@ -1,4 +1,4 @@
-"""How far the stored usage reaches: the end of the newest bucket."""
+"""How far the stored usage reaches: the end of the newest bucket, and whether a period has any usage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from bot.models import CloudCost, GpuUsage, LlmUsage, Outcome
-from bot.queries.vocabulary import latest_usage_end
+from bot.queries.vocabulary import has_usage_between, latest_usage_end
 
 UTC = timezone.utc
 
@@ -67,3 +67,14 @@ def test_focus_rows_end_at_charge_period_end(session):
 
 def test_no_usage_has_no_end(session):
     assert latest_usage_end(session) is None
+    assert not has_usage_between(session, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC))
+
+
+def test_has_usage_between_reads_starts(session):
+    session.add(_daily_llm("d2", 2))
+    session.commit()
+
+    assert has_usage_between(session, datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC))
+    # [start, end): a bucket that starts at the end of the range is outside it.
+    assert not has_usage_between(session, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
+    assert not has_usage_between(session, datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 10, tzinfo=UTC))

@@ -41,6 +41,7 @@ def stored_values(session: Session) -> dict[str, list[str]]:
 _BUCKETED = ((LlmUsage.start_time, LlmUsage.bucket_seconds), (ReportedCost.start_time, ReportedCost.bucket_seconds),
              (ToolUsage.start_time, ToolUsage.bucket_seconds), (Outcome.start_time, Outcome.bucket_seconds),
              (GpuUsage.sampled_at, GpuUsage.interval_seconds))
+_TIME_COLUMNS = (*(start for start, _ in _BUCKETED), CloudCost.charge_period_start)
 
 
 def latest_usage_end(session: Session, *, until: datetime | None = None) -> datetime | None:
@@ -59,6 +60,15 @@ def latest_usage_end(session: Session, *, until: datetime | None = None) -> date
         return None
     latest = max(found)
     return min(latest, until) if until is not None else latest
+
+
+def has_usage_between(session: Session, start: datetime, end: datetime) -> bool:
+    """Return whether any usage row of any kind starts in [start, end)."""
+    for column in _TIME_COLUMNS:
+        found = session.execute(sa.select(column).where(column >= start, column < end).limit(1)).first()
+        if found is not None:
+            return True
+    return False
 
 
 def _at_or_before(column, until: datetime | None):

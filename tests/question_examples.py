@@ -121,8 +121,6 @@ EXAMPLES = [
             group("day", "2026-11-10"), D("197.25")),  # 12.50 + 1.20 + 3.43 + 165.12 + 15.00
     Example("weekly spend this month", {"intent": "spend", "period": THIS_MONTH, "group_by": ["week"]},
             group("week", "2026-11-16"), D("100.00")),
-    Example("spend per tenant last week", {"intent": "spend", "period": LAST_WEEK, "group_by": ["tenant"]},
-            group("tenant", None), D("219.70")),  # no row has a tenant
     Example("daily spend for team support since nov 10",
             {"intent": "spend", "period": ["since 2026-11-10", "2026-11-10", "2026-11-18"], "filters": {"team": ["support"]},
              "group_by": ["day"]},
@@ -225,6 +223,10 @@ EXAMPLES = [
             13000),  # 10,000 (l1) + 3,000 (l4)
     Example("how many requests did we make last week", {"intent": "tokens", "period": LAST_WEEK},
             key("totals", "requests"), 590),  # 100 + 400 + 50 + 30 + 10
+    # Tenants come from the mapping of API keys, so token and request counts have them even where
+    # a cost report replaces the keys' spend. No fixture row has a tenant: 100 + 400 + 50 + 30 + 10.
+    Example("tokens per tenant last week", {"intent": "tokens", "period": LAST_WEEK, "group_by": ["tenant"]},
+            lambda result: next(row["requests"] for row in result["rows"] if row["group"]["tenant"] is None), 590),
     # --- budgets, help, near misses --------------------------------------------------------
     Example("show budgets", {"intent": "budgets"}),
     Example("help", {"intent": "help"}),
@@ -311,6 +313,10 @@ def markdown() -> str:
         "  has a model and a tier, review spend has no provider, only tool spend has a tool, and only",
         "  GPU spend has a host or GPU model. \"(unallocated)\" is spend that could have a value but has",
         "  none, such as LLM spend from a cost report without models, or a row with no team.",
+        "  Tenants come from the mapping of API keys and from the sources that report them. A cost",
+        "  report without API keys (the OpenAI Costs API) replaces the spend of those keys, so on the",
+        "  demo data \"spend per tenant\" shows all spend as (unallocated). \"tokens per tenant\"",
+        "  reads the usage rows instead and shows acme, globex and initech.",
         "- Cost per success: all spend allocated to the workflow (retries and failed runs included)",
         "  divided by its successful runs; success rate = succeeded / (succeeded + failed + escalated).",
         "- Retry and failure cost: an estimate that a retried or failed request costs the average",

@@ -136,10 +136,10 @@ def test_answer_states_period_zone_freshness(session):
     settings = load_settings(database_url="sqlite://", timezone="America/New_York", mapping_file="/nonexistent/m.yml")
     answer = answer_question(session, "spend for team support last week", settings=settings, clock=FixedClock(fx.NOW))
     context = [element["text"] for block in answer.blocks if block["type"] == "context" for element in block["elements"]]
-    # last week in New York is Nov 9 05:00 UTC to Nov 16 05:00 UTC; the newest row starts 11-16 00:00 UTC,
-    # which is 11-15 19:00 in New York
+    # last week in New York is Nov 9 05:00 UTC to Nov 16 05:00 UTC; the newest row is the daily bucket
+    # of 11-16 UTC, which ends 11-17 00:00 UTC = 11-16 19:00 in New York (UTC-5)
     assert context[0] == ("last week (Nov 9 – Nov 15, 2026) · team support · times in America/New_York · "
-                          "data up to 2026-11-15 19:00")
+                          "data up to 2026-11-16 19:00")
     assert answer.data["period"]["start"] == "2026-11-09T05:00:00+00:00"
     # support: 11-11 00:00 UTC rows 3.25 + 0.80 (09:00) + 5.00, 11-13 reported 4.40 = 13.45
     assert answer.data["result"]["total"] == "13.45"
@@ -147,17 +147,17 @@ def test_answer_states_period_zone_freshness(session):
 
 
 def test_freshness_as_of_past_moment(session):
-    # Asked as of Nov 13 12:00 UTC, the answer states the newest row it could see then, not the
-    # rows imported for later days.
+    # Asked as of Nov 13 12:00 UTC, the newest rows it could see are the daily buckets of Nov 13,
+    # which end Nov 14 00:00, so the data reaches the moment asked and no further.
     fx.load(session)
     settings = load_settings(database_url="sqlite://", mapping_file="/nonexistent/m.yml")
     at = datetime(2026, 11, 13, 12, tzinfo=timezone.utc)
     answer = answer_question(session, "spend last 7 days", settings=settings, clock=FixedClock(at))
-    latest = datetime.fromisoformat(answer.data["data_up_to"])
-    assert latest <= at
-    assert f"data up to {latest:%Y-%m-%d %H:%M}" in answer.text
+    assert datetime.fromisoformat(answer.data["data_up_to"]) == at
+    assert "data up to 2026-11-13 12:00" in answer.text
+    # As of Nov 18 12:00 the newest row is the daily bucket of Nov 16, which ends Nov 17 00:00.
     later = answer_question(session, "spend last 7 days", settings=settings, clock=FixedClock(fx.NOW))
-    assert datetime.fromisoformat(later.data["data_up_to"]) > at
+    assert datetime.fromisoformat(later.data["data_up_to"]) == datetime(2026, 11, 17, tzinfo=timezone.utc)
 
 
 def test_time_series_answer_has_chart(session):

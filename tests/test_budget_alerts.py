@@ -123,7 +123,7 @@ def test_alert_blocks_content(session):
         "*Forecast at reset*\n$8,114.29 (270%)",
         "*Resets*\n2026-12-01 (in 29 days)",
     ]
-    assert blocks[2]["text"]["text"] == "*Top drivers*\nfeature semantic-search: $1,600.00"
+    assert blocks[2]["text"]["text"] == "*Top drivers*\nfeature semantic-search $1,600.00"
     assert blocks[3]["elements"][0]["text"].endswith(
         "<https://guidance.example/models-and-apis/llm-cost-allocation-showback-and-budget-ownership-for-ai-products/"
         "|LLM cost allocation and showback>"

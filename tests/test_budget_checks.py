@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
+from bot.budgets.blocks import drivers_text
 from bot.budgets.checks import check_budgets, driver_dimension, forecast_spend
 from bot.budgets.config import parse_budgets
 from bot.models import LlmUsage, Outcome, ToolUsage
@@ -155,13 +156,17 @@ def test_statement_count_independent_of_budget_count(engine, session):
 
 
 def test_feature_drivers_split_spend_without_model(session):
-    # A feature budget is split by model, but review labor and provider cost reports have no
-    # model, so that spend is split by cost kind instead of one "model (unallocated)" line.
+    # A feature budget is split by model. LLM spend without a model (a provider cost report) is
+    # "(unallocated)", and tool and review spend, which cannot have a model, is one driver named
+    # by its kinds, as `costbot ask` names both: $12 + $300 = $312.
     when = datetime(2026, 11, 3, 10, tzinfo=UTC)
     _llm(session, when, "40", team="support", feature="ticket-classifier", model="gpt-5.2")
     _llm(session, when, "25", team="support", feature="ticket-classifier", model=None)
     session.add(Outcome(source="test", natural_key="review", start_time=when, bucket_seconds=86400, team="support",
                         feature="ticket-classifier", succeeded=10, review_cost_usd=Decimal("300")))
+    session.add(ToolUsage(source="test", natural_key="search", start_time=when, bucket_seconds=3600, tool="web_search",
+                          provider="openai", calls=1200, cost_usd=Decimal("12"), cost_origin="reported",
+                          team="support", feature="ticket-classifier"))
     session.commit()
     budgets = _budgets("""\
   - name: support-classifier-monthly
@@ -174,7 +179,9 @@ def test_feature_drivers_split_spend_without_model(session):
     (status,) = check_budgets(session, budgets, now=datetime(2026, 11, 20, tzinfo=UTC), tz=UTC)
 
     assert [(driver.label, driver.amount) for driver in status.drivers] == [
-        ("review with no model", Decimal("300")),
+        ("no model: tools, review", Decimal("312")),
         ("model gpt-5.2", Decimal("40")),
-        ("llm with no model", Decimal("25")),
+        ("model (unallocated)", Decimal("25")),
     ]
+    # The alert lists them without a colon after the label, which may contain one itself.
+    assert drivers_text(status) == "no model: tools, review $312.00\nmodel gpt-5.2 $40.00\nmodel (unallocated) $25.00"

@@ -31,8 +31,13 @@ def _row_counts(workdir: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int], str, dict[str, int]]:
-    workdir = tmp_path_factory.mktemp("demo")
+def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def demo_runs(demo_workdir: Path) -> tuple[str, dict[str, int], str, dict[str, int]]:
+    workdir = demo_workdir
     first = _run_demo(workdir)
     first_counts = _row_counts(workdir)
     second = _run_demo(workdir)
@@ -101,6 +106,29 @@ def test_demo_second_run_doubles_nothing(demo_runs) -> None:
     assert "nothing new to post" in second_output
     assert "4 budgets checked, 0 new alerts queued (1 already sent this period)\n" in second_output
     assert "imported 0, duplicate 840, rejected 0" in second_output
+
+
+def test_demo_tenants_in_tokens_not_spend(demo_runs, demo_workdir) -> None:
+    # As docs/questions.md states for the demo data, the OpenAI Costs API replaces the spend of the
+    # tenants' API keys, so spend per tenant is all (unallocated), but tokens per tenant name them.
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("COSTBOT_", "SLACK_"))}
+    env["DATABASE_URL"] = f"sqlite:///{demo_workdir / 'demo.db'}"
+
+    def ask(question: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "bot", "ask", "--at", "2026-11-19T12:00Z", question],
+                                cwd=demo_workdir, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    spend = ask("spend per tenant last week").splitlines()
+    assert spend[0] == "Everyone spent $29,792.32 last week."
+    table = spend[spend.index("-" * len(spend[2])) + 1:spend.index("", 3)]
+    assert [line.split()[0] for line in table] == ["(unallocated)"]
+    assert table[0].endswith("$29,792.32")
+
+    tokens = ask("tokens per tenant last week")
+    for tenant in ("acme", "globex", "initech"):
+        assert f"\n{tenant} " in tokens
 
 
 def test_demo_hides_database_password(monkeypatch, tmp_path) -> None:

@@ -319,3 +319,93 @@ def test_unknown_plain_word_is_noted(session):
 
     assert answer.text.startswith("Everyone spent")
     assert "Ignored the word “kindly”" in answer.text
+
+
+def _ask_at(session, question: str, now, timezone: str = "UTC", at_hint: bool = False):
+    settings = load_settings(database_url="sqlite://", timezone=timezone, mapping_file="/nonexistent/m.yml")
+    return answer_question(session, question, settings=settings, clock=FixedClock(now), chart=False, at_hint=at_hint)
+
+
+def test_period_after_data_names_data_end(session):
+    # As of Nov 30 12:00, last week is Nov 23-29, after every fixture row. The newest row is the
+    # daily bucket of Nov 16, which ends Nov 17 00:00.
+    fx.load(session)
+    answer = _ask_at(session, "spend last week", fx.day(30, 12))
+
+    headline = "No spend recorded last week.\nNo usage is stored for this period. The latest stored usage ends 2026-11-17 00:00."
+    assert answer.text.startswith(headline + "\n\n")
+    assert "--at" not in answer.text
+    # Slack shows the explanation in the headline's section, not in a block of its own.
+    sections = [block["text"]["text"] for block in answer.blocks if block["type"] == "section"]
+    assert sections == [headline]
+
+
+def test_period_after_data_cli_hint(session):
+    fx.load(session)
+    answer = _ask_at(session, "top 5 features by spend last week", fx.day(30, 12), at_hint=True)
+
+    assert answer.text.startswith(
+        "No spend recorded last week.\n"
+        "No usage is stored for this period. The latest stored usage ends 2026-11-17 00:00.\n"
+        "To ask as of another moment, add --at TIME, such as --at 2026-11-17T00:00Z.\n\n")
+
+
+def test_period_without_usage_local_time(session):
+    # The end is stated in the workspace time zone (Nov 17 00:00 UTC is Nov 16 19:00 in New York,
+    # UTC-5), and the --at example in UTC, which `costbot ask --at` reads as written.
+    fx.load(session)
+    answer = _ask_at(session, "spend last week", fx.day(30, 12), timezone="America/New_York", at_hint=True)
+
+    assert "The latest stored usage ends 2026-11-16 19:00.\n" in answer.text
+    assert "such as --at 2026-11-17T00:00Z." in answer.text
+
+
+def test_period_before_data_names_data_end(session):
+    # October 2026 is before the first fixture row (Nov 8), so it has no usage either.
+    fx.load(session)
+    answer = _ask(session, "spend in October 2026")
+
+    assert answer.text.startswith(
+        "No spend recorded in October 2026.\n"
+        "No usage is stored for this period. The latest stored usage ends 2026-11-17 00:00.\n\n")
+
+
+def test_compare_without_usage_hint_above_table(session):
+    # Last week (Nov 23-29) has no usage and the week before (Nov 16-22) has l7's $100.00 of Nov 16.
+    fx.load(session)
+    answer = _ask_at(session, "why did spend go up last week", fx.day(30, 12))
+
+    assert answer.text.startswith(
+        "Everyone spent $0.00 last week, down $100.00 (-100.0%) from $100.00 the week before (Nov 16 – Nov 22, 2026).\n"
+        "No usage is stored for this period. The latest stored usage ends 2026-11-17 00:00.\n\n")
+
+
+def test_filtered_empty_period_has_no_hint(session):
+    # Team data spent nothing on Nov 10, but other teams did, so the period has usage.
+    fx.load(session)
+    answer = _ask(session, "spend for team data on 2026-11-10")
+
+    assert answer.text.startswith("No spend recorded for team data on 2026-11-10.\n\n")
+    assert "No usage is stored for this period" not in answer.text
+
+
+def test_empty_database_has_no_hint(session):
+    answer = _ask_at(session, "spend last week", fx.day(30, 12), at_hint=True)
+
+    assert answer.text.startswith("No spend recorded last week.\n\n")
+    assert "--at" not in answer.text
+
+
+def test_cli_ask_names_data_end(session, cli_env):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    fx.load(session)
+    result = CliRunner().invoke(app, ["ask", "--at", "2026-11-30T12:00Z", "spend last week"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "No spend recorded last week.\n"
+        "No usage is stored for this period. The latest stored usage ends 2026-11-17 00:00.\n"
+        "To ask as of another moment, add --at TIME, such as --at 2026-11-17T00:00Z.\n\n")

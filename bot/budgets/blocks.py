@@ -54,7 +54,8 @@ def alert_text(status: BudgetStatus, threshold: int, kind: str, forecast_past: i
 def drivers_text(status: BudgetStatus) -> str:
     if not status.drivers:
         return "no spend yet"
-    return "\n".join(f"{driver.label}: {usd(driver.amount)}" for driver in status.drivers)
+    # No colon after the label, which may contain one ("no model: review"), as in `budgets list`.
+    return "\n".join(f"{driver.label} {usd(driver.amount)}" for driver in status.drivers)
 
 
 def alert_blocks(

@@ -21,8 +21,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot import messages
 from bot.budgets.config import Budget, BudgetSet
 from bot.budgets.periods import Period, days_until_reset, period_at
+from bot.queries.sources import COST_KINDS, kind_has
+from bot.questions import answering as answer_labels
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +45,23 @@ MAX_FILTER_VALUES = 500
 class Driver:
     """One contributor to a budget's spend: a value of the driver dimension and its amount.
 
-    Spend with no value of the dimension (review labor and provider cost reports have no
-    model, for example) is one driver per cost kind, with `value` None and `kind` set.
+    Spend with no value is one driver for the kinds that could have one ("model
+    (unallocated)": LLM spend from a cost report without models) and one for the kinds that
+    cannot (`kinds`, such as review labor by model), named as cost answers name them.
     """
 
     dimension: str
     value: str | None
     amount: Decimal
-    kind: str | None = None
+    kinds: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         if self.value is not None:
-            return f"{self.dimension} {self.value}"
-        if self.kind is not None:
-            return f"{self.kind} with no {self.dimension}"
-        return f"{self.dimension} (unallocated)"
+            return f"{answer_labels.label(self.dimension)} {self.value}"
+        if self.kinds:
+            return answer_labels.not_applicable_name(self.dimension, self.kinds)
+        return f"{answer_labels.label(self.dimension)} {messages.UNALLOCATED}"
 
 
 @dataclass
@@ -172,18 +176,27 @@ def add_drivers(session: Session, statuses: Sequence[BudgetStatus], *, spend_que
 
 def _top_drivers(dimension: str, rows: Sequence) -> list[Driver]:
     """Rank the spend of `rows` by their value of `dimension`, largest first. Spend with no value
-    is split by cost kind, so review labor shows apart from LLM spend that has no model."""
-    amounts: dict[tuple[str | None, str | None], Decimal] = defaultdict(Decimal)
+    is split in two, so review labor shows apart from LLM spend that has no model."""
+    amounts: dict[str | None, Decimal] = defaultdict(Decimal)
+    not_applicable = ZERO
+    kinds: list[str] = []
     for row in rows:
         value = row.group.get(dimension)
         if value is not None:
-            amounts[(value, None)] += row.total
+            amounts[value] += row.total
             continue
         for kind, amount in row.by_kind.items():
-            amounts[(None, kind)] += amount
-    ranked = sorted(amounts.items(), key=lambda item: (-item[1], item[0][0] or "", item[0][1] or ""))
-    drivers = [Driver(dimension, value, amount, kind) for (value, kind), amount in ranked if amount > 0]
-    return drivers[:TOP_DRIVERS]
+            if kind_has(kind, dimension):
+                amounts[None] += amount
+            elif amount:
+                not_applicable += amount
+                kinds.append(kind)
+    drivers = [Driver(dimension, value, amount) for value, amount in amounts.items()]
+    if not_applicable:
+        ordered = tuple(kind for kind in COST_KINDS if kind in kinds)
+        drivers.append(Driver(dimension, None, not_applicable, ordered))
+    ranked = sorted(drivers, key=lambda driver: (-driver.amount, driver.label))
+    return [driver for driver in ranked if driver.amount > 0][:TOP_DRIVERS]
 
 
 def _default_spend_query() -> SpendQuery:

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         clock = FixedClock(parse_timestamp(at, "--at")) if at is not None else SystemClock()
         settings = get_settings()
         with session_scope() as session:
-            answer = answer_question(session, question, settings=settings, clock=clock, chart=chart is not None)
+            answer = answer_question(session, question, settings=settings, clock=clock, chart=chart is not None,
+                                     at_hint=True)
         if as_json:
             typer.echo(json.dumps({**answer.data, "follow_ups": answer.follow_ups}, indent=2, sort_keys=False))
         else:

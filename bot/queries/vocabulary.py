@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -37,14 +37,58 @@ def stored_values(session: Session) -> dict[str, list[str]]:
     return result
 
 
-def latest_usage(session: Session, *, until: datetime | None = None) -> datetime | None:
-    """Return the start time of the most recent usage row of any kind that starts at or before
-    `until` (any time when None), or None when there is none. A question asked as of a past
-    moment states the data it could see then."""
-    candidates = [
-        session.execute(sa.select(sa.func.max(column)).where(sa.true() if until is None else column <= until)).scalar()
-        for column in (LlmUsage.start_time, ReportedCost.start_time, ToolUsage.start_time, Outcome.start_time,
-                       GpuUsage.sampled_at, CloudCost.charge_period_start)
-    ]
-    found = [value for value in candidates if value is not None]
-    return max(found) if found else None
+# The start and the width in seconds of each usage table's buckets. FOCUS rows store their end instead.
+_BUCKETED = ((LlmUsage.start_time, LlmUsage.bucket_seconds), (ReportedCost.start_time, ReportedCost.bucket_seconds),
+             (ToolUsage.start_time, ToolUsage.bucket_seconds), (Outcome.start_time, Outcome.bucket_seconds),
+             (GpuUsage.sampled_at, GpuUsage.interval_seconds))
+_TIME_COLUMNS = (*(start for start, _ in _BUCKETED), CloudCost.charge_period_start)
+
+
+def latest_usage_end(session: Session, *, until: datetime | None = None) -> datetime | None:
+    """Return the end of the most recent usage bucket of any kind that starts at or before
+    `until`, capped at `until` (no cap when None), or None when there is none.
+
+    Daily usage of Nov 2 covers Nov 2 up to Nov 3 00:00, so its end, not its start, shows how
+    far the data reaches. A question asked as of a past moment states the data it could see then.
+    """
+    ends = [_bucketed_end(session, start, width, until) for start, width in _BUCKETED]
+    ends.append(session.execute(
+        sa.select(sa.func.max(CloudCost.charge_period_end)).where(_at_or_before(CloudCost.charge_period_start, until))
+    ).scalar())
+    found = [end for end in ends if end is not None]
+    if not found:
+        return None
+    latest = max(found)
+    return min(latest, until) if until is not None else latest
+
+
+def has_usage_between(session: Session, start: datetime, end: datetime) -> bool:
+    """Return whether any usage row of any kind starts in [start, end)."""
+    for column in _TIME_COLUMNS:
+        found = session.execute(sa.select(column).where(column >= start, column < end).limit(1)).first()
+        if found is not None:
+            return True
+    return False
+
+
+def _at_or_before(column, until: datetime | None):
+    return sa.true() if until is None else column <= until
+
+
+def _bucketed_end(session: Session, start, width, until: datetime | None) -> datetime | None:
+    """Return the latest `start + width` of one table without date arithmetic in SQL, which
+    SQLite and PostgreSQL spell differently.
+
+    A row can end after the latest start only if it starts less than the widest bucket
+    before it, so only those rows are read, one per distinct start.
+    """
+    latest_start, widest = session.execute(
+        sa.select(sa.func.max(start), sa.func.max(width)).where(_at_or_before(start, until))
+    ).one()
+    if latest_start is None:
+        return None
+    window = sa.select(start, sa.func.max(width)).where(
+        _at_or_before(start, until), start >= latest_start - timedelta(seconds=widest or 0), width > 0,
+    ).group_by(start)
+    ends = [bucket_start + timedelta(seconds=seconds) for bucket_start, seconds in session.execute(window)]
+    return max([latest_start, *ends])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlmodel import Session
@@ -16,7 +16,7 @@ from bot.answers.format import escape
 from bot.questions import answering
 from bot.questions.parser import Query, parse
 from bot.queries import rollups
-from bot.queries.vocabulary import latest_usage, stored_values
+from bot.queries.vocabulary import has_usage_between, latest_usage_end, stored_values
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +42,25 @@ def parse_question(session: Session, question: str, *, settings, clock) -> Query
     return parse(question, vocabulary=stored_values(session), today=today, tz_name=settings.timezone, now=now)
 
 
-def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True) -> Answer:
+def answer_question(session: Session, question: str, *, settings, clock, chart: bool = True,
+                    at_hint: bool = False) -> Answer:
     """Answer one cost question. Questions that cannot be parsed get help with examples that
-    fit the stored data; near misses get a did-you-mean and no numbers."""
+    fit the stored data; near misses get a did-you-mean and no numbers.
+
+    An answer for a period without any usage states where the stored usage ends. With
+    `at_hint` (the command line, which has `--at`) it also says how to ask as of that moment.
+    """
     with rollups.pinned(session):
-        return _answer(session, question, settings=settings, clock=clock, chart=chart)
+        return _answer(session, question, settings=settings, clock=clock, chart=chart, at_hint=at_hint)
 
 
-def _answer(session: Session, question: str, *, settings, clock, chart: bool) -> Answer:
+def _answer(session: Session, question: str, *, settings, clock, chart: bool, at_hint: bool) -> Answer:
     began = time.perf_counter()
     vocabulary = stored_values(session)
     now = clock.now()
     today = now.astimezone(settings.tz).date()
     query = parse(question, vocabulary=vocabulary, today=today, tz_name=settings.timezone, now=now)
-    freshness = latest_usage(session, until=now)
+    freshness = latest_usage_end(session, until=now)
     freshness_text = messages.DATA_UP_TO.format(moment=freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")) \
         if freshness else messages.NO_USAGE_IMPORTED
 
@@ -86,6 +91,10 @@ def _answer(session: Session, question: str, *, settings, clock, chart: bool) ->
         presentation, result, points = _run(session, query, settings, today)
         data["result"] = answering.jsonable(result)
         follow_ups = _follow_ups(query.intent, query, question)
+        if freshness is not None and query.period is not None:
+            # Right under the headline, before any table, because it explains the empty answer.
+            hint = _period_without_usage(session, query, settings, freshness, at_hint)
+            presentation.headline = "\n".join([presentation.headline, *hint])
 
     if query.period is not None and query.intent != "help":
         presentation.scope.insert(0, messages.STATED_SCOPE.format(
@@ -126,6 +135,18 @@ def _run(session: Session, query: Query, settings, today: date):
         "tokens": answering.answer_tokens,
     }[query.intent]
     return handler(session, query, tz=tz, period_text=period_text)
+
+
+def _period_without_usage(session: Session, query: Query, settings, freshness: datetime, at_hint: bool) -> list[str]:
+    """Explain an answer for a period without usage of any kind: where the stored usage ends,
+    and on the command line how to ask as of then."""
+    start, end = query.period.bounds(settings.tz)
+    if has_usage_between(session, start, end):
+        return []
+    lines = [messages.PERIOD_WITHOUT_USAGE.format(moment=freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"))]
+    if at_hint:
+        lines.append(messages.ASK_AT_HINT.format(moment=freshness.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")))
+    return lines
 
 
 def _follow_ups(intent: str, query: Query, question: str) -> list[str]:

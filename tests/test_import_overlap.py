@@ -176,21 +176,27 @@ def test_overlap_replace_reverse_order(tmp_path, engine):
 
 
 def test_overlap_add_counts_both(tmp_path, engine):
-    import_file(_daily(tmp_path), engine=engine)
-    import_file(_hourly(tmp_path), engine=engine, overlap="add")
+    daily_path = _daily(tmp_path)
+    daily = import_file(daily_path, engine=engine)
+    added = import_file(_hourly(tmp_path), engine=engine, overlap="add")
     assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
+    assert (added.rows_imported, added.rows_duplicate) == (3, 0)
+    # The summary names the stored import the file now counts beside.
+    assert (f"counted apart from the openai completions rows of import #{daily.import_id} ({daily_path}, "
+            "daily buckets grouped by model), because --overlap add declares them different usage") in added.line()
 
 
 def test_overlap_add_is_remembered(tmp_path, engine):
     # After `add`, later imports of either file count apart from the other without `add`.
     import_file(_daily(tmp_path), engine=engine)
-    added = import_file(_hourly(tmp_path), engine=engine, overlap="add")
+    hourly_path = _hourly(tmp_path)
+    added = import_file(hourly_path, engine=engine, overlap="add")
     daily_again = import_file(_daily(tmp_path), engine=engine)
     hourly_again = import_file(_hourly(tmp_path), engine=engine)
     assert (daily_again.rows_imported, daily_again.rows_duplicate) == (0, 2)
     assert (hourly_again.rows_imported, hourly_again.rows_duplicate) == (0, 3)
-    assert f"counted apart from import #{added.import_id} (openai completions), as import #{added.import_id} chose" \
-        in daily_again.line()
+    assert (f"counted apart from import #{added.import_id} ({hourly_path}, openai completions), "
+            f"as import #{added.import_id} chose") in daily_again.line()
     assert _totals(engine) == (1000 + 2000 + 1200 + 800 + 500, 10 + 20 + 12 + 8 + 5)
 
 

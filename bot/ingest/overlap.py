@@ -98,8 +98,6 @@ def resolve_overlaps(
     outcomes: dict[tuple[str, str], dict[int, tuple[_Earlier, int]]] = {}
     for series in seen:
         _record(connection, import_id, series, policy)
-        if policy == "add":
-            continue
         earlier = _earlier_series(connection, import_id, series)
         if not earlier:
             continue
@@ -111,9 +109,19 @@ def resolve_overlaps(
         ]  # fmt: skip
         holders = {span.import_id for span in stored}
         earlier = [other for other in earlier if other.import_id in holders]
+        if policy == "add":
+            # `earlier` lists an import once per range of time, so collect it per import to name it once.
+            by_import = {other.import_id: other for other in earlier}
+            resolved.notes.extend(
+                f"counted apart from the {series.source} {series.scope} rows of import #{other.import_id} "
+                f"({other.path}, {_describe(other.width, other.fields)}), because --overlap add declares them different usage"
+                for _, other in sorted(by_import.items())
+            )  # fmt: skip
+            continue
         apart = _counted_apart(connection, import_id, series, earlier)
+        paths = {other.import_id: other.path for other in earlier}
         resolved.notes.extend(
-            f"counted apart from import #{other} ({series.source} {series.scope}), "
+            f"counted apart from import #{other} ({paths[other]}, {series.source} {series.scope}), "
             f"as import #{declared} chose with --overlap add"
             for other, declared in sorted(apart.items())
         )  # fmt: skip

@@ -140,8 +140,8 @@ def answer_spend(session: Session, query: Query, *, tz, period_text: str):
         for row in rows:
             name = _spend_row_name(row)
             # A group with only unpriced rows has no amount to show, and $0.00 would read as free.
-            total = messages.UNPRICED_CELL if row.unpriced_rows and not row.total else money(row.total)
-            table.append([name, *[money(row.by_kind[k]) for k in shown_kinds], total])
+            total_cell = messages.UNPRICED_CELL if row.unpriced_rows and not row.total else money(row.total)
+            table.append([name, *[money(row.by_kind[k]) for k in shown_kinds], total_cell])
     elif rows:
         table = [["kind", "spend", "share"]]
         for kind in shown_kinds:

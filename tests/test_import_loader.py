@@ -142,6 +142,16 @@ def test_cli_names_closest_format(cli_env, tmp_path):
     assert f"{path}: nothing imported\n" in result.stderr
 
 
+def test_cli_missing_file_skips_mapping_warning(cli_env, tmp_path):
+    from bot.cli import app
+
+    missing = tmp_path / "nosuch.json"
+    result = CliRunner().invoke(app, ["import", str(missing)])
+    assert result.exit_code == 1
+    assert "mapping file" not in result.stderr
+    assert f"{missing}: file: '{missing}': not found or not a regular file; check the path" in result.stderr
+
+
 def test_cli_warns_without_mapping_file(cli_env, tmp_path, monkeypatch):
     from bot import settings
     from bot.cli import app

@@ -107,7 +107,8 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         mapping = _load_mapping(settings)
-        if not Path(settings.mapping_file).exists():
+        if not Path(settings.mapping_file).exists() and any(path.is_file() for path in files):
+            # Only worth saying when a file can be read: a wrong path gets its own error below.
             typer.echo(_missing_mapping_warning(settings.mapping_file), err=True)
         pricer = _load_pricer(settings)
         engine = db.get_engine(settings.database_url)

@@ -62,8 +62,9 @@ NO_FILTERS = "all spend"
 NO_USAGE_IMPORTED = "no usage imported yet"
 # An answer for a period without usage of any kind, when usage is stored for other times.
 PERIOD_WITHOUT_USAGE = "No usage is stored for this period. The latest stored usage ends {moment}."
-# Added on the command line only, because `--at` is an option of `costbot ask`.
-ASK_AT_HINT = "To ask as of another moment, add --at TIME, such as --at {moment}."
+# Added on the command line only, because `--at` is an option of `costbot ask` and
+# `costbot budgets check`. {action} is the command's verb: "ask" or "check".
+AT_HINT = "To {action} as of another moment, add --at TIME, such as --at {moment}."
 
 SPEND_HEADLINE = "{scope} spent *{total}* {period}."
 TOP_HEADLINE = "Top {count} {dimension} by spend {period} (of {total} in all)."

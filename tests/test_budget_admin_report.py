@@ -180,3 +180,46 @@ def test_cli_check_counts_alerts_already_sent(engine, session, tmp_path, monkeyp
     assert again.stdout == "4 budgets checked at 2026-11-03T00:00:00+00:00; no new alerts due (1 already sent this period)\n"
     assert now.exit_code == 0, now.output
     assert re.match(r"4 budgets checked at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00; ", now.stdout), now.stdout
+
+
+def test_cli_check_hints_where_usage_ends(engine, session, tmp_path, monkeypatch, db_url):
+    from bot import settings as settings_module
+    from bot.cli import app
+
+    path = tmp_path / "budgets.yml"
+    path.write_text(EXAMPLE.read_text())
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COSTBOT_BUDGETS_FILE", str(path))
+    monkeypatch.setenv("COSTBOT_TIMEZONE", "UTC")
+    settings_module.get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        nothing_stored = runner.invoke(app, ["budgets", "check", "--dry-run", "--at", "2027-01-05T00:00Z"])
+        session.add(LlmUsage(source="test", natural_key="k1", start_time=datetime(2026, 11, 2, tzinfo=UTC),
+                             bucket_seconds=3600, provider="openai", model="gpt-5", team="search",
+                             cost_usd=Decimal("10"), cost_origin="reported"))
+        session.commit()
+        all_empty = runner.invoke(app, ["budgets", "check", "--dry-run", "--at", "2027-01-05T00:00Z"])
+        some_empty = runner.invoke(app, ["budgets", "check", "--dry-run", "--at", "2026-12-02T00:00Z"])
+    finally:
+        settings_module.get_settings.cache_clear()
+
+    # An empty database gets no hint: there is no stored usage to point at.
+    assert nothing_stored.exit_code == 0, nothing_stored.output
+    assert nothing_stored.stdout == "4 budgets checked at 2027-01-05T00:00:00+00:00; no new alerts due\n"
+    # The only row is the hourly bucket of Nov 2 00:00, so the stored usage ends Nov 2 01:00.
+    # On Jan 5, 2027 the month (Jan), the week (from Mon Jan 4) and the quarter (Q1 2027) are all empty.
+    assert all_empty.exit_code == 0, all_empty.output
+    assert all_empty.stdout == (
+        "4 budgets checked at 2027-01-05T00:00:00+00:00; no new alerts due\n"
+        "No usage is stored for this period. The latest stored usage ends 2026-11-02 01:00.\n"
+        "To check as of another moment, add --at TIME, such as --at 2026-11-02T01:00Z.\n"
+    )
+    # On Dec 2 the quarter (Oct to Dec) contains the Nov 2 row, so the hint names the other three budgets.
+    assert some_empty.exit_code == 0, some_empty.output
+    assert some_empty.stdout == (
+        "4 budgets checked at 2026-12-02T00:00:00+00:00; no new alerts due\n"
+        "search-monthly, support-classifier-weekly, all-ai-spend: No usage is stored for this period. "
+        "The latest stored usage ends 2026-11-02 01:00.\n"
+        "To check as of another moment, add --at TIME, such as --at 2026-11-02T01:00Z.\n"
+    )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
+
+from bot import messages
 
 _CENT = Decimal("0.01")
 UNALLOCATED = "(unallocated)"
@@ -63,3 +66,14 @@ def plain(mrkdwn: str) -> str:
     """Turn the renderer's mrkdwn back into plain text for the fallback and the terminal."""
     text = re.sub("(?<!\u200b)\\*", "", mrkdwn).replace("\u200b", "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def period_without_usage_hint(latest_end: datetime, tz: tzinfo, *, at_action: str | None = None) -> list[str]:
+    """Return the lines that explain a period without stored usage: where the stored usage
+    ends (in `tz`) and, with `at_action` (the verb of a command that has `--at`), how to run
+    that command as of then."""
+    lines = [messages.PERIOD_WITHOUT_USAGE.format(moment=latest_end.astimezone(tz).strftime("%Y-%m-%d %H:%M"))]
+    if at_action is not None:
+        moment = latest_end.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+        lines.append(messages.AT_HINT.format(action=at_action, moment=moment))
+    return lines

@@ -46,6 +46,29 @@ def _alerts_this_period(session: Session, statuses) -> dict[str, list[str]]:
     return sent
 
 
+def _periods_without_usage_hint(session: Session, statuses, now: datetime, tz) -> list[str]:
+    """Return where the stored usage ends and how to check as of then, when some checked
+    budget period has no usage up to `now` although other usage is stored.
+
+    Without it, "no new alerts due" on stale data reads as "spend is within budget". The
+    first line names the budgets when only some of their periods lack usage.
+    """
+    from bot.answers.format import period_without_usage_hint
+    from bot.queries.vocabulary import has_usage_between, latest_usage_end
+
+    latest_end = latest_usage_end(session, until=now)
+    if latest_end is None:
+        return []
+    empty = [status.budget.name for status in statuses
+             if not has_usage_between(session, status.period.start, min(now, status.period.end))]
+    if not empty:
+        return []
+    lines = period_without_usage_hint(latest_end, tz, at_action="check")
+    if len(empty) < len(statuses):
+        lines[0] = f"{', '.join(empty)}: {lines[0]}"
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     budgets_app = new_app(
         "Check budgets, list their state and validate the budgets file.\n\n"
@@ -78,6 +101,7 @@ def register(app: typer.Typer) -> None:
         with Session(db.get_engine(settings.database_url), expire_on_commit=False) as session:
             report = run_check(session, budgets, now=now, tz=settings.tz,
                                guidance_base_url=settings.guidance_base_url, dry_run=dry_run)
+            hint = _periods_without_usage_hint(session, report.statuses, now, settings.tz)
         verb = "would send" if dry_run else "queued"
         if not report.due:
             earlier = f" ({report.sent_earlier} already sent this period)" if report.sent_earlier else ""
@@ -99,6 +123,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  message: {alert_text(status, plan.threshold, plan.kind, plan.forecast_past)}")
         if report.snoozed:
             typer.echo(f"{report.snoozed} budgets held back by a snooze")
+        for line in hint:
+            typer.echo(line)
 
     @budgets_app.command("list")
     def list_budgets(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from bot import messages
 from bot.answers import Presentation, render
-from bot.answers.format import escape
+from bot.answers.format import escape, period_without_usage_hint
 from bot.questions import answering
 from bot.questions.parser import Query, parse
 from bot.queries import rollups
@@ -143,10 +143,7 @@ def _period_without_usage(session: Session, query: Query, settings, freshness: d
     start, end = query.period.bounds(settings.tz)
     if has_usage_between(session, start, end):
         return []
-    lines = [messages.PERIOD_WITHOUT_USAGE.format(moment=freshness.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"))]
-    if at_hint:
-        lines.append(messages.ASK_AT_HINT.format(moment=freshness.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")))
-    return lines
+    return period_without_usage_hint(freshness, settings.tz, at_action="ask" if at_hint else None)
 
 
 def _follow_ups(intent: str, query: Query, question: str) -> list[str]:

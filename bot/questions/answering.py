@@ -40,8 +40,16 @@ def label(dimension: str) -> str:
 
 
 def scope_text(query: Query) -> str:
-    """Return the filters as words ("team search, model gpt-5"), or "all spend"."""
-    parts = [f"{label(name)} {' or '.join(str(value) for value in values)}" for name, values in query.filters.items()]
+    """Return the filters as words ("team search, model gpt-5"), or "all spend".
+
+    Values that only a did-you-mean's corrected question names are left out, because the
+    answer computed nothing for them.
+    """
+    parts = []
+    for name, values in query.filters.items():
+        matched = [str(value) for value in values if value not in query.guessed_filters.get(name, [])]
+        if matched:
+            parts.append(f"{label(name)} {' or '.join(matched)}")
     if query.kinds:
         parts.append(" and ".join(KIND_LABELS[kind] for kind in query.kinds) + " spend only")
     return ", ".join(parts) or messages.NO_FILTERS

@@ -108,6 +108,9 @@ class Query:
     # corrected question's, and it is offered as a did-you-mean, not answered.
     corrected: str | None = None
     misread: list[str] = field(default_factory=list)
+    # Filter values that only the corrected question names, per dimension. No numbers are
+    # computed for them, so the answer's scope line leaves them out.
+    guessed_filters: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """Return the query as plain data, the form the docs and tests compare."""
@@ -235,6 +238,10 @@ def parse(question: str, *, vocabulary: dict[str, list[str]], today: date, tz_na
         return query
     fixed.corrected = corrected
     fixed.misread = list(dict.fromkeys(word for word in words if word in fixes))
+    for dimension, values in fixed.filters.items():
+        guessed = [value for value in values if value not in query.filters.get(dimension, [])]
+        if guessed:
+            fixed.guessed_filters[dimension] = guessed
     return fixed
 
 

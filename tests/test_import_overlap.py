@@ -201,8 +201,8 @@ def test_overlap_add_is_remembered(tmp_path, engine):
 
 
 def test_overlap_add_leaves_third_series_failing(tmp_path, engine):
-    # The daily file grouped by model and the hourly one were declared apart; a third
-    # series over the same days, minute buckets grouped by model, still fails.
+    # The daily file grouped by model and the hourly one were declared apart. A third series
+    # over the same days, minute buckets grouped by model, still fails.
     import_file(_daily(tmp_path), engine=engine)
     import_file(_hourly(tmp_path), engine=engine, overlap="add")
     minutes = _export(tmp_path, "minutes.json", "2026-11-02T00:00:00", 60, 3,

@@ -34,7 +34,7 @@ def _load(engine, tmp_path):
                  "anthropic/usage_report_messages.docs_example.json", "anthropic/cost_report.docs_example.json"):
         import_file(SAMPLES / name, engine=engine, pricer=pricer)
     # The sample is not grouped and this page is grouped by model, so costbot would take them for
-    # one usage exported twice; "add" says they are different usage.
+    # one usage exported twice. "add" declares them different usage.
     import_file(_usage_page(tmp_path / "mini.json", "gpt-4o-mini", 100_000, 50_000), engine=engine, pricer=pricer,
                 overlap="add")
 

@@ -89,8 +89,8 @@ class SeriesSeen:
 
 
 class SeriesTracker:
-    """Collects what a parser of bucketed exports sees: the file's bucket width, the time its
-    buckets cover, and the group-by fields that have a value in the rows of each series.
+    """Collector of what a parser of bucketed exports reads: the file's bucket width, the time
+    its buckets cover, and the group-by fields that have a value in the rows of each series.
 
     The time is kept as runs of adjacent buckets, so a file that joins two exports with a gap
     between them, or whose rejected bucket leaves a gap, does not cover the gap.

@@ -34,7 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
 from bot.clock import Clock, SystemClock
 from bot.ingest.base import ImportFailed, ParseContext, Record, RowError
@@ -43,7 +43,7 @@ from bot.ingest.jsonstream import JsonSyntaxError
 from bot.ingest.overlap import DEFAULT_POLICY, resolve_overlaps
 from bot.ingest.writer import Batch, TableWriter
 from bot.models.usage import ImportRun
-from bot.queries.rollups import build_rollup_days, prepare_for_import, refresh_rollups, refresh_rollups_for_import
+from bot.queries.rollups import build_rollup_days, prepare_for_import, refresh_rollups_for_import
 
 logger = logging.getLogger(__name__)
 
@@ -186,12 +186,9 @@ def import_file(
         if rejects is not None:
             summary.rejects_path = rejects.finish()
         _finish_run(connection, summary, clock)
-        # Same transaction, so the rollups match the rows.
-        refresh_rollups_for_import(connection, import_id, built=days.built() if days is not None else None)
-        if resolved.refresh:
-            with Session(bind=connection) as session:
-                for start, end, table in resolved.refresh:  # rows of earlier imports were removed
-                    refresh_rollups(session, start=start, end=end, tables=[table])
+        # Same transaction, so the rollups match the rows, those the overlap policy removed included.
+        refresh_rollups_for_import(connection, import_id, built=days.built() if days is not None else None,
+                                   changed=resolved.refresh)
     if on_progress is not None:
         on_progress(path.stat().st_size, summary.rows_read)  # the parser has closed the file
     logger.info(

@@ -43,7 +43,7 @@ _COSTS_RESULT = "organization.costs.result"
 _GROUP_FIELDS = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "size", "source",
                  "context_level", "vector_store_id")
 _GROUP_PREFIXES = tuple((name, f"{name}=") for name in _GROUP_FIELDS)
-# The table each kind of row goes to, for the series an export holds (see bot.ingest.overlap).
+# The table each kind of row goes to, for the series of an export (see bot.ingest.overlap).
 _KIND_TABLES = {
     **{operation: LlmUsage.__tablename__ for operation in _LLM_RESULTS.values()},
     **{tool: ToolUsage.__tablename__ for tool, *_ in _TOOL_RESULTS.values()},

@@ -90,6 +90,7 @@ def resolve_overlaps(
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown overlap policy {policy!r}; use one of: {', '.join(POLICIES)}")
+    stored_max_ids = stored_max_ids or {}
     resolved = Resolved()
     problems: list[RowError] = []
     # Per (table, scope): the rows this file inserted before any was removed, and the rows
@@ -132,7 +133,7 @@ def resolve_overlaps(
             problems.extend(_conflict(path, series, other) for other in earlier)
             continue
         key = (series.table, series.scope)
-        inserted = _inserted(table, (stored_max_ids or {}).get(series.table))
+        inserted = _inserted(table, stored_max_ids.get(series.table))
         if key not in inserted_before:
             inserted_before[key] = (series, _count(connection, table, series, import_id, inserted))
         if policy == "replace":
@@ -160,8 +161,8 @@ def resolve_overlaps(
     for key, by_import in outcomes.items():
         series, before = inserted_before[key]
         table = SQLModel.metadata.tables[series.table]
-        left_out = before - _count(connection, table, series, import_id,
-                                   _inserted(table, (stored_max_ids or {}).get(series.table)))
+        inserted = _inserted(table, stored_max_ids.get(series.table))
+        left_out = before - _count(connection, table, series, import_id, inserted)
         resolved.removed_new += left_out
         usage = f"{series.source} {series.scope}"  # one file may give two, such as LLM and web search rows
         resolved.notes.extend(_note(policy, usage, other, removed) for other, removed in by_import.values())
@@ -328,11 +329,11 @@ def _note(policy: str, usage: str, earlier: _Earlier, removed: int) -> str:
     series = _describe(earlier.width, earlier.fields)
     if policy == "replace":
         return f"replaced {_rows(removed, f'stored {usage}')} of import #{earlier.import_id} ({earlier.path}, {series})"
-    kept = f"kept the {usage} rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
+    note = f"kept the {usage} rows of import #{earlier.import_id} ({earlier.path}, {series}) over its time"
     if removed:
         # A bucket of this file reaches outside the stored time, so it stays whole and wins there.
-        kept += f", but removed {removed} of them that lie inside a longer bucket of this file reaching outside that time"
-    return kept
+        note += f", but removed {removed} of them that lie inside a longer bucket of this file reaching outside that time"
+    return note
 
 
 def _left_out_note(policy: str, usage: str, removed: int) -> str:

@@ -328,18 +328,20 @@ def prepare_for_import(bind) -> bool:
         return True
 
 
-def refresh_rollups_for_import(bind, import_id: int, *, built: Mapping[str, tuple[datetime, datetime]] | None = None) -> int:
+def refresh_rollups_for_import(bind, import_id: int, *, built: Mapping[str, tuple[datetime, datetime]] | None = None,
+                               changed: Sequence[tuple[datetime, datetime, str]] = ()) -> int:
     """Refresh the rollups over the time range of the rows stored by import `import_id`.
 
     `bind` is a Session, or a Connection inside the import's transaction, so the rollups
     commit or roll back together with the imported rows. `built` maps a table name to the
     whole UTC days [start, end) of its rows whose rollups the importer built already (see
-    `build_rollup_days`); they are not built again. Returns the rollup rows written.
+    `build_rollup_days`); they are not built again. `changed` lists other (start, end, table)
+    ranges whose rows the import removed, which are rebuilt too. Returns the rollup rows written.
     """
     if not isinstance(bind, Session):
         with Session(bind=bind) as session:
-            return refresh_rollups_for_import(session, import_id, built=built)
-    ranges: list[RollupRange] = []
+            return refresh_rollups_for_import(session, import_id, built=built, changed=changed)
+    ranges: list[RollupRange] = [(start, end, sources_of([table])) for start, end, table in changed]
     done: list[RollupRange] = []
     for table in USAGE_TABLES:
         column = _time_column(table)

@@ -233,3 +233,12 @@ def test_overlap_cli_prints_error(cli_env, tmp_path):
     replaced = runner.invoke(app, ["import", str(_hourly(tmp_path)), "--overlap", "replace"])
     assert replaced.exit_code == 0, replaced.stderr
     assert "imported 3, duplicate 0, rejected 0; replaced 1 stored openai completions row of import #" in replaced.stdout
+
+
+def test_overlap_cli_rejects_unknown_policy(cli_env, tmp_path):
+    from bot.cli import app
+
+    result = CliRunner().invoke(app, ["import", str(_daily(tmp_path)), "--overlap", "merge"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--overlap'" in result.stderr
+    assert "'merge' is not one of 'fail', 'replace', 'keep', 'add'" in result.stderr
